@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { buildCommand } from './build.js'
+import { evalCommand } from './eval.js'
+import { toolchainCommand } from './toolchain.js'
+
+// Exit codes: 0 success/allowed, 1 denied or failed check, 2 error. See README "Exit codes".
+await yargs(hideBin(process.argv))
+  .scriptName('mcp-policy')
+  .command(buildCommand)
+  .command(evalCommand)
+  .command(toolchainCommand)
+  .demandCommand(1, 'name a command')
+  .strict()
+  .fail((message, err, y) => {
+    if (err) throw err
+    process.stderr.write(`${y.help()}\n\n${message}\n`)
+    process.exit(2)
+  })
+  .help()
+  .parseAsync()

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
+import { builtinTable } from '../engine/builtins/builtin-table.js'
+import { McpPolicyError } from '../errors.js'
+import { resolveOpa, runOpa } from '../toolchain/opa.js'
+import type { BundleManifest } from './bundle.js'
+import { DEFAULT_BUNDLE_STORE, storeBundle } from './bundle-store.js'
+import { narrowToEngine, opaCapabilities } from './capabilities.js'
+
+/** Options for {@link buildBundle}. */
+export interface BuildBundleOptions {
+  /** Bundle definition directory holding `.manifest` and `data.json`. Default `bundles/default`. */
+  bundleDir?: string
+  /** Rego source directory; `*_test.rego` files are left out. Default `rego`. */
+  regoDir?: string
+  /** Output archive. Default `<bundleDir>.tar.gz`. */
+  out?: string
+  /** Revision written into the manifest. Default: the manifest's, else the content digest of the sources. */
+  revision?: string
+  /** PEM private key: sign the bundle (OPA `.signatures.json`). */
+  signingKey?: string
+  /** Signing algorithm. Default RS256 (ES256 for EC keys). */
+  signingAlg?: string
+  /** Key id written into the signature. Default `default`, as OPA. */
+  signingKeyId?: string
+  /** Bundle store directory; the built archive is kept there by digest. Default `.bundle-store`. */
+  bundleStore?: string
+  /** OPA binary; resolved with `resolveOpa()` when omitted. */
+  opa?: string
+}
+
+/** What {@link buildBundle} produced. */
+export interface BuiltBundle {
+  path: string
+  /** `sha256:<hex>` of the archive. */
+  digest: string
+  revision: string
+  entrypoints: string[]
+  /** The copy in the bundle store. */
+  storedAt: string
+}
+
+const DEFAULT_ENTRYPOINTS = ['mcp/decision', 'mcp/response']
+
+/**
+ * Compiles a bundle definition and the Rego policies to an OPA WebAssembly bundle with
+ * `opa build -t wasm -O 1`, restricted to the builtins this engine implements, optionally signed,
+ * and stored by digest for replay.
+ *
+ * @throws McpPolicyError `ERR_BUILD_FAILED`, `ERR_BUILD_UNSUPPORTED_BUILTIN`, `ERR_TOOLCHAIN_*`.
+ * @example
+ * ```ts
+ * const built = await buildBundle({ bundleDir: 'bundles/default', out: 'default.tar.gz' })
+ * console.log(built.path, built.digest)
+ * ```
+ */
+export async function buildBundle(options: BuildBundleOptions = {}): Promise<BuiltBundle> {
+  const bundleDir = resolve(options.bundleDir ?? 'bundles/default')
+  const regoDir = resolve(options.regoDir ?? 'rego')
+  const out = resolve(options.out ?? `${bundleDir.replace(/\/+$/, '')}.tar.gz`)
+  const opa = options.opa ?? (await resolveOpa())
+  const manifest = await readManifest(bundleDir)
+  const entrypoints = [...new Set([...DEFAULT_ENTRYPOINTS, ...manifestEntrypoints(manifest)])]
+
+  const staging = await mkdtemp(join(tmpdir(), 'mcp-policy-build-'))
+  try {
+    const regoFiles = await stageRego(regoDir, join(staging, 'policy'))
+    if (regoFiles.length === 0)
+      throw new McpPolicyError('ERR_BUILD_FAILED', `no .rego policy files under ${regoDir}`)
+    await cp(join(bundleDir, 'data.json'), join(staging, 'data.json')).catch(() =>
+      writeFile(join(staging, 'data.json'), '{}'),
+    )
+    const revision = options.revision ?? (manifest.revision || (await sourceDigest(staging)))
+    await writeFile(join(staging, '.manifest'), JSON.stringify({ ...manifest, revision }))
+    const capabilitiesFile = join(staging, '..', `${staging.split('/').pop()}-capabilities.json`)
+    const allCapabilities = await opaCapabilities(opa)
+    await writeFile(capabilitiesFile, JSON.stringify(narrowToEngine(allCapabilities)))
+    const args = [
+      'build',
+      '-t',
+      'wasm',
+      '-O',
+      '1',
+      '-b',
+      '.',
+      '-o',
+      out,
+      '--capabilities',
+      capabilitiesFile,
+      '--revision',
+      revision,
+    ]
+    for (const entrypoint of entrypoints) args.push('-e', entrypoint)
+    if (options.signingKey) {
+      args.push('--signing-key', resolve(options.signingKey))
+      args.push('--signing-alg', options.signingAlg ?? (await defaultSigningAlg(options.signingKey)))
+      if (options.signingKeyId) {
+        const claims = join(staging, '..', `${staging.split('/').pop()}-claims.json`)
+        await writeFile(claims, JSON.stringify({ keyid: options.signingKeyId }))
+        args.push('--claims-file', claims)
+      }
+    }
+    await mkdir(dirname(out), { recursive: true })
+    try {
+      await runOpa(opa, args, { cwd: staging })
+    } catch (err) {
+      throw explainBuildFailure(err as McpPolicyError, new Set(allCapabilities.builtins.map((b) => b.name)))
+    } finally {
+      await rm(capabilitiesFile, { force: true })
+    }
+    const digest = `sha256:${createHash('sha256')
+      .update(await readFile(out))
+      .digest('hex')}`
+    const stored = await storeBundle(options.bundleStore ?? DEFAULT_BUNDLE_STORE, out)
+    return { path: out, digest, revision, entrypoints, storedAt: stored.path }
+  } finally {
+    await rm(staging, { recursive: true, force: true })
+  }
+}
+
+async function readManifest(bundleDir: string): Promise<BundleManifest> {
+  let text: string
+  try {
+    text = await readFile(join(bundleDir, '.manifest'), 'utf8')
+  } catch (err) {
+    throw new McpPolicyError('ERR_BUILD_FAILED', `bundle definition ${bundleDir} has no .manifest`, {
+      cause: err,
+    })
+  }
+  try {
+    return JSON.parse(text) as BundleManifest
+  } catch (err) {
+    throw new McpPolicyError('ERR_BUILD_FAILED', `${bundleDir}/.manifest is not valid JSON`, { cause: err })
+  }
+}
+
+function manifestEntrypoints(manifest: BundleManifest): string[] {
+  const declared = manifest.metadata?.entrypoints
+  return Array.isArray(declared) ? declared.filter((e): e is string => typeof e === 'string') : []
+}
+
+async function stageRego(regoDir: string, target: string): Promise<string[]> {
+  const staged: string[] = []
+  let entries: string[]
+  try {
+    entries = await readdir(regoDir, { recursive: true })
+  } catch (err) {
+    throw new McpPolicyError('ERR_BUILD_FAILED', `cannot read policy directory ${regoDir}`, { cause: err })
+  }
+  for (const entry of entries.sort()) {
+    if (!entry.endsWith('.rego') || entry.endsWith('_test.rego')) continue
+    const destination = join(target, relative(regoDir, join(regoDir, entry)))
+    await mkdir(dirname(destination), { recursive: true })
+    await cp(join(regoDir, entry), destination)
+    staged.push(entry)
+  }
+  return staged
+}
+
+// The default revision names the sources, so two builds of the same sources share it.
+async function sourceDigest(staging: string): Promise<string> {
+  const hash = createHash('sha256')
+  const files = (await readdir(staging, { recursive: true })).sort()
+  for (const file of files) {
+    const bytes = await readFile(join(staging, file)).catch(() => undefined)
+    if (bytes) hash.update(file).update('\0').update(bytes).update('\0')
+  }
+  return hash.digest('hex').slice(0, 16)
+}
+
+async function defaultSigningAlg(keyPath: string): Promise<string> {
+  const pem = await readFile(keyPath, 'utf8').catch(() => '')
+  return pem.includes('EC PRIVATE KEY') ? 'ES256' : 'RS256'
+}
+
+function explainBuildFailure(err: McpPolicyError, knownToOpa: ReadonlySet<string>): McpPolicyError {
+  const output = err.message
+  // OPA reports a builtin missing from the capabilities as "undefined function <name>".
+  const names = [...output.matchAll(/undefined function ([\w.]+)/g)].map((m) => m[1]!)
+  const unsupported = [...new Set(names)].filter((name) => knownToOpa.has(name) && !builtinTable.has(name))
+  if (unsupported.length > 0) {
+    return new McpPolicyError(
+      'ERR_BUILD_UNSUPPORTED_BUILTIN',
+      `policy calls builtin(s) this engine does not implement: ${unsupported.join(', ')}\n${output}`,
+      { cause: err },
+    )
+  }
+  return new McpPolicyError('ERR_BUILD_FAILED', output, { cause: err })
+}

@@ -1,0 +1,34 @@
+/** One reason attached to a decision; `code` is stable, `message` is for humans. */
+export interface Reason {
+  code: string
+  message: string
+}
+
+/** What the policy asks the enforcement point to do besides allow/deny. */
+export interface Obligations {
+  /** tools/list: the tools the caller may see. */
+  visible_tools?: string[]
+  /** JSON pointers into the input masked in the decision log. */
+  redact?: string[]
+  /** A human must approve before the call proceeds. */
+  require_approval?: { reason: string }
+  /** Identity headers the gateway forwards upstream. */
+  headers?: Record<string, string>
+  [key: string]: unknown
+}
+
+/** Decision v1: the result of entrypoint `mcp/decision`. A deny always carries a reason. */
+export interface Decision {
+  allow: boolean
+  /** HTTP status for the enforcement point: 2xx when allowed, 401/403 (or 5xx on errors) when denied. */
+  status: number
+  reasons: Reason[]
+  obligations: Obligations
+}
+
+/** Response judgement v1: the result of entrypoint `mcp/response`. */
+export interface ResponseJudgement {
+  allow: boolean
+  redactions: { path: string; replacement?: unknown }[]
+  reasons: Reason[]
+}

@@ -1,0 +1,257 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
+import type { Bundle } from '../bundle/bundle.js'
+import { type LoadBundleOptions, loadBundle } from '../bundle/load-bundle.js'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { readSchema } from '../schemas.js'
+import type { Decision, ResponseJudgement } from './decision.js'
+import type { NdBuiltinCache } from './nd-builtin-cache.js'
+import { type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
+import { serializeInput } from './serialize-input.js'
+
+/** The bundle a decision was made with, as the decision log names it. */
+export interface BundleRef {
+  name: string
+  revision: string
+  digest: string
+}
+
+/** Options for {@link PolicyEngine}. */
+export interface PolicyEngineOptions {
+  /** WebAssembly memory bounds per instance. */
+  memory?: MemoryLimits
+  /** Largest serialized input accepted, in bytes. Default 1 MiB. */
+  maxInputBytes?: number
+}
+
+/** Options for one evaluation. */
+export interface EvaluateOptions extends NdOptions {}
+
+/** A raw evaluation: the value at the entrypoint (undefined when the policy produced none). */
+export interface Evaluation {
+  result: unknown
+  ndBuiltinCache: NdBuiltinCache
+  bundle: BundleRef
+  metrics: { timer_eval_ns: number }
+}
+
+/** The outcome of {@link PolicyEngine.decide}: always a valid decision; `error` says why it is a fail-closed deny. */
+export interface DecisionOutcome {
+  decision: Decision
+  error?: McpPolicyError
+  ndBuiltinCache: NdBuiltinCache
+  bundle?: BundleRef
+  metrics: { timer_eval_ns: number }
+}
+
+/** The outcome of {@link PolicyEngine.judgeResponse}. */
+export interface ResponseOutcome {
+  judgement: ResponseJudgement
+  error?: McpPolicyError
+  ndBuiltinCache: NdBuiltinCache
+  bundle?: BundleRef
+  metrics: { timer_eval_ns: number }
+}
+
+/** The entrypoint judging MCP requests. */
+export const DECISION_ENTRYPOINT = 'mcp/decision'
+/** The entrypoint judging tool results. */
+export const RESPONSE_ENTRYPOINT = 'mcp/response'
+
+/**
+ * The decision engine: evaluates a compiled policy bundle with opa-wasm and this project's host
+ * builtins. Holds no module-level state, so each worker thread can own one. Swapping bundles is
+ * atomic: an evaluation runs entirely on the instance it started with.
+ *
+ * @example
+ * ```ts
+ * const engine = await PolicyEngine.fromBundleFile('bundles/default.tar.gz')
+ * const { decision } = engine.decide(input)
+ * if (!decision.allow) console.log(decision.reasons)
+ * ```
+ */
+export class PolicyEngine {
+  #current: PolicyInstance | undefined
+  readonly #options: PolicyEngineOptions
+  readonly #maxInputBytes: number
+  readonly #validateDecision: ValidateFunction
+  readonly #validateResponse: ValidateFunction
+
+  constructor(options: PolicyEngineOptions = {}) {
+    this.#options = options
+    this.#maxInputBytes = options.maxInputBytes ?? 1024 * 1024
+    const ajv = new Ajv2020({ allErrors: false, strict: true })
+    this.#validateDecision = ajv.compile(readSchema('decision'))
+    this.#validateResponse = ajv.compile(readSchema('response'))
+  }
+
+  /**
+   * Loads a bundle file and returns an engine serving it.
+   *
+   * @throws McpPolicyError `ERR_BUNDLE_*` or `ERR_ENGINE_INSTANTIATE`.
+   */
+  static async fromBundleFile(
+    path: string,
+    options: PolicyEngineOptions & LoadBundleOptions = {},
+  ): Promise<PolicyEngine> {
+    const engine = new PolicyEngine(options)
+    await engine.load(await loadBundle(path, options))
+    return engine
+  }
+
+  /**
+   * Instantiates a bundle and makes it current. The previous bundle keeps serving until the new one
+   * is fully ready; if instantiation fails, the previous one stays current.
+   *
+   * @throws McpPolicyError `ERR_ENGINE_INSTANTIATE` or `ERR_ENGINE_ENTRYPOINT_UNKNOWN`.
+   */
+  async load(bundle: Bundle): Promise<BundleRef> {
+    const instance = await PolicyInstance.create(bundle, this.#options.memory)
+    if (!instance.entrypoints.has(DECISION_ENTRYPOINT)) {
+      throw new McpPolicyError(
+        'ERR_ENGINE_ENTRYPOINT_UNKNOWN',
+        `bundle ${bundle.name} has no ${DECISION_ENTRYPOINT} entrypoint`,
+      )
+    }
+    this.#current = instance
+    return refOf(bundle)
+  }
+
+  /** The bundle currently serving, if any. */
+  get bundle(): BundleRef | undefined {
+    return this.#current ? refOf(this.#current.bundle) : undefined
+  }
+
+  /** Entrypoints of the current bundle. */
+  get entrypoints(): readonly string[] {
+    return this.#current ? [...this.#current.entrypoints] : []
+  }
+
+  /**
+   * Evaluates an entrypoint and returns its value (undefined when the policy produced none).
+   *
+   * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_*`.
+   */
+  evaluate(entrypoint: string, input: unknown, options: EvaluateOptions = {}): Evaluation {
+    const instance = this.#current
+    if (!instance) throw new McpPolicyError('ERR_ENGINE_NO_BUNDLE', 'no bundle is loaded')
+    const serialized = serializeInput(input, this.#maxInputBytes)
+    const start = process.hrtime.bigint()
+    const { resultSet, ndBuiltinCache } = instance.evaluate(entrypoint, serialized, options)
+    const timer_eval_ns = Number(process.hrtime.bigint() - start)
+    return {
+      result: firstResult(resultSet),
+      ndBuiltinCache,
+      bundle: refOf(instance.bundle),
+      metrics: { timer_eval_ns },
+    }
+  }
+
+  /**
+   * Judges an input document at `mcp/decision`. Never throws: every failure (no bundle, trap,
+   * missing builtin, undefined or malformed result, bad input) is a deny whose single reason
+   * carries the `ERR_*` code.
+   */
+  decide(input: unknown, options: EvaluateOptions = {}): DecisionOutcome {
+    let evaluation: Evaluation | undefined
+    try {
+      evaluation = this.evaluate(DECISION_ENTRYPOINT, input, options)
+      const decision = this.#checkDecision(evaluation.result)
+      return {
+        decision,
+        ndBuiltinCache: evaluation.ndBuiltinCache,
+        bundle: evaluation.bundle,
+        metrics: evaluation.metrics,
+      }
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
+      return {
+        decision: {
+          allow: false,
+          status: error.status,
+          reasons: [{ code: error.code, message: error.message }],
+          obligations: {},
+        },
+        error,
+        ndBuiltinCache: evaluation?.ndBuiltinCache ?? {},
+        bundle: evaluation?.bundle ?? this.bundle,
+        metrics: evaluation?.metrics ?? { timer_eval_ns: 0 },
+      }
+    }
+  }
+
+  /**
+   * Judges a tool result at `mcp/response`. Never throws; failures deny like {@link decide}.
+   */
+  judgeResponse(input: unknown, options: EvaluateOptions = {}): ResponseOutcome {
+    let evaluation: Evaluation | undefined
+    try {
+      evaluation = this.evaluate(RESPONSE_ENTRYPOINT, input, options)
+      const judgement = this.#checkResponse(evaluation.result)
+      return {
+        judgement,
+        ndBuiltinCache: evaluation.ndBuiltinCache,
+        bundle: evaluation.bundle,
+        metrics: evaluation.metrics,
+      }
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
+      return {
+        judgement: { allow: false, redactions: [], reasons: [{ code: error.code, message: error.message }] },
+        error,
+        ndBuiltinCache: evaluation?.ndBuiltinCache ?? {},
+        bundle: evaluation?.bundle ?? this.bundle,
+        metrics: evaluation?.metrics ?? { timer_eval_ns: 0 },
+      }
+    }
+  }
+
+  #checkDecision(result: unknown): Decision {
+    if (result === undefined)
+      throw new McpPolicyError('ERR_DECISION_UNDEFINED', `${DECISION_ENTRYPOINT} is undefined`)
+    if (!this.#validateDecision(result)) {
+      throw new McpPolicyError(
+        'ERR_DECISION_MALFORMED',
+        `${DECISION_ENTRYPOINT}: ${describeAjvErrors(this.#validateDecision)}`,
+      )
+    }
+    const raw = result as Partial<Decision> & Pick<Decision, 'allow' | 'reasons'>
+    const status = raw.status ?? (raw.allow ? 200 : 403)
+    // A decision that allows with an error status (or denies with a success one) is a policy bug.
+    if (raw.allow !== status < 400) {
+      throw new McpPolicyError(
+        'ERR_DECISION_MALFORMED',
+        `${DECISION_ENTRYPOINT}: allow=${raw.allow} contradicts status ${status}`,
+      )
+    }
+    return { allow: raw.allow, status, reasons: raw.reasons, obligations: raw.obligations ?? {} }
+  }
+
+  #checkResponse(result: unknown): ResponseJudgement {
+    if (result === undefined)
+      throw new McpPolicyError('ERR_DECISION_UNDEFINED', `${RESPONSE_ENTRYPOINT} is undefined`)
+    if (!this.#validateResponse(result)) {
+      throw new McpPolicyError(
+        'ERR_DECISION_MALFORMED',
+        `${RESPONSE_ENTRYPOINT}: ${describeAjvErrors(this.#validateResponse)}`,
+      )
+    }
+    const raw = result as Partial<ResponseJudgement> & Pick<ResponseJudgement, 'allow' | 'reasons'>
+    return { allow: raw.allow, redactions: raw.redactions ?? [], reasons: raw.reasons }
+  }
+}
+
+function firstResult(resultSet: unknown): unknown {
+  if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined
+  return (resultSet[0] as { result?: unknown }).result
+}
+
+function refOf(bundle: Bundle): BundleRef {
+  return { name: bundle.name, revision: bundle.revision, digest: bundle.digest }
+}
+
+function describeAjvErrors(validate: ValidateFunction): string {
+  const [first] = validate.errors ?? []
+  return first
+    ? `${first.instancePath || '/'} ${first.message ?? 'is invalid'}`
+    : 'does not match the decision schema'
+}

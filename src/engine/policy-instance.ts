@@ -1,0 +1,210 @@
+import { createRequire } from 'node:module'
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm'
+import type { Bundle } from '../bundle/bundle.js'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { hostBuiltinsByName } from './builtins/builtin-table.js'
+import type { HostBuiltin } from './builtins/host-builtin.js'
+import type { NdBuiltinCache } from './nd-builtin-cache.js'
+
+/** WebAssembly memory bounds for one policy instance, in 64 KiB pages. */
+export interface MemoryLimits {
+  /** Default 5 pages, as the SDK. */
+  initialPages?: number
+  /** Default 2048 pages (128 MiB): a runaway policy traps instead of eating the host. */
+  maxPages?: number
+}
+
+/** How to answer non-deterministic builtins in one evaluation. */
+export interface NdOptions {
+  /** Answer from this recorded cache (replay) instead of computing fresh values. */
+  replay?: NdBuiltinCache
+  /** On replay, what to do when the record has no answer: fail (default, audit fidelity) or compute. */
+  onReplayMiss?: 'fail' | 'compute'
+}
+
+// The SDK's ESM entry exports only the async loadPolicy; its CommonJS entry has loadPolicySync,
+// which re-instantiation after a trap needs (evaluation stays synchronous).
+const opaWasm = createRequire(import.meta.url)(
+  '@open-policy-agent/opa-wasm',
+) as typeof import('@open-policy-agent/opa-wasm') & {
+  loadPolicySync: (
+    module: WebAssembly.Module,
+    memory: WebAssembly.MemoryDescriptor,
+    builtins: object,
+  ) => LoadedPolicy
+}
+
+interface EvaluationState {
+  recorded: NdBuiltinCache
+  replay: NdBuiltinCache | undefined
+  onReplayMiss: 'fail' | 'compute'
+}
+
+/**
+ * One instantiated policy module with its data loaded: the SDK's `LoadedPolicy` plus this
+ * engine's host builtins and per-evaluation record of non-deterministic answers. Not shared across
+ * threads; evaluation is synchronous, so one instance serves one evaluation at a time.
+ */
+export class PolicyInstance {
+  readonly bundle: Bundle
+  readonly entrypoints: ReadonlySet<string>
+  #policy: LoadedPolicy
+  #state: EvaluationState | undefined
+  #poisoned = false
+  readonly #module: WebAssembly.Module
+  readonly #memory: MemoryLimits
+
+  private constructor(
+    bundle: Bundle,
+    module: WebAssembly.Module,
+    policy: LoadedPolicy,
+    memory: MemoryLimits,
+  ) {
+    this.bundle = bundle
+    this.#module = module
+    this.#policy = policy
+    this.#memory = memory
+    this.entrypoints = new Set(Object.keys(policy.entrypoints))
+  }
+
+  /**
+   * Compiles and instantiates a bundle's module and loads its data.
+   *
+   * @throws McpPolicyError `ERR_ENGINE_INSTANTIATE`.
+   */
+  static async create(bundle: Bundle, memory: MemoryLimits = {}): Promise<PolicyInstance> {
+    let module: WebAssembly.Module
+    try {
+      module = await WebAssembly.compile(bundle.wasm as Uint8Array<ArrayBuffer>)
+    } catch (err) {
+      throw toMcpPolicyError(err, 'ERR_ENGINE_INSTANTIATE', 'policy.wasm does not compile')
+    }
+    const holder: { instance?: PolicyInstance } = {}
+    const policy = instantiate(module, memory, bundle.data, () =>
+      holder.instance ? holder.instance.#state : undefined,
+    )
+    const instance = new PolicyInstance(bundle, module, policy, memory)
+    holder.instance = instance
+    return instance
+  }
+
+  /**
+   * Evaluates an entrypoint over a serialized input and returns the SDK's result set, plus the
+   * non-deterministic builtin answers used. Synchronous: one evaluation at a time per instance.
+   *
+   * @throws McpPolicyError `ERR_ENGINE_*`.
+   */
+  evaluate(
+    entrypoint: string,
+    input: ArrayBuffer | undefined,
+    nd: NdOptions = {},
+  ): { resultSet: unknown; ndBuiltinCache: NdBuiltinCache } {
+    if (this.#poisoned) {
+      this.#policy = instantiate(this.#module, this.#memory, this.bundle.data, () => this.#state)
+      this.#poisoned = false
+    }
+    if (!this.entrypoints.has(entrypoint)) {
+      throw new McpPolicyError(
+        'ERR_ENGINE_ENTRYPOINT_UNKNOWN',
+        `entrypoint ${entrypoint} is not in bundle ${this.bundle.name} (has: ${[...this.entrypoints].join(', ')})`,
+      )
+    }
+    const state: EvaluationState = {
+      recorded: {},
+      replay: nd.replay,
+      onReplayMiss: nd.onReplayMiss ?? 'fail',
+    }
+    this.#state = state
+    try {
+      const resultSet = this.#policy.evaluate(input, entrypoint)
+      return { resultSet, ndBuiltinCache: state.recorded }
+    } catch (err) {
+      // A trap can leave the module's globals half-written: never evaluate on it again.
+      this.#poisoned = true
+      throw classifyEvaluationError(err)
+    } finally {
+      this.#state = undefined
+    }
+  }
+}
+
+function instantiate(
+  module: WebAssembly.Module,
+  memory: MemoryLimits,
+  data: unknown,
+  currentState: () => EvaluationState | undefined,
+): LoadedPolicy {
+  const builtins: Record<string, (...args: unknown[]) => unknown> = {}
+  for (const builtin of hostBuiltinsByName.values()) {
+    builtins[builtin.name] = wrapBuiltin(builtin, currentState)
+  }
+  let policy: LoadedPolicy
+  try {
+    policy = opaWasm.loadPolicySync(
+      module,
+      { initial: memory.initialPages ?? 5, maximum: memory.maxPages ?? 2048 },
+      builtins,
+    )
+  } catch (err) {
+    throw toMcpPolicyError(err, 'ERR_ENGINE_INSTANTIATE', 'policy.wasm does not instantiate')
+  }
+  try {
+    policy.setData(data ?? {})
+  } catch (err) {
+    throw toMcpPolicyError(err, 'ERR_ENGINE_INSTANTIATE', 'bundle data does not load into the policy')
+  }
+  return policy
+}
+
+export function wrapBuiltin(
+  builtin: HostBuiltin,
+  currentState: () => EvaluationState | undefined,
+): (...args: unknown[]) => unknown {
+  const { name, impl } = builtin
+  if (!builtin.nondeterministic) {
+    return (...args) => {
+      try {
+        return impl(...args)
+      } catch (err) {
+        throw toMcpPolicyError(err, 'ERR_ENGINE_BUILTIN_FAILED', `builtin ${name}`)
+      }
+    }
+  }
+  return (...args) => {
+    const state = currentState()
+    const key = JSON.stringify(args)
+    const recorded = state?.recorded[name]
+    // OPA answers a non-deterministic builtin once per query for the same arguments.
+    if (recorded && Object.hasOwn(recorded, key)) return recorded[key]
+    let value: unknown
+    const replayed = state?.replay?.[name]
+    if (replayed && Object.hasOwn(replayed, key)) {
+      value = replayed[key]
+    } else if (state?.replay && state.onReplayMiss === 'fail') {
+      throw new McpPolicyError(
+        'ERR_ENGINE_ND_CACHE_MISS',
+        `replay has no recorded answer for ${name}(${key.slice(1, -1)})`,
+      )
+    } else {
+      try {
+        value = impl(...args)
+      } catch (err) {
+        throw toMcpPolicyError(err, 'ERR_ENGINE_BUILTIN_FAILED', `builtin ${name}`)
+      }
+    }
+    if (state && value !== undefined) {
+      state.recorded[name] ??= {}
+      state.recorded[name][key] = value
+    }
+    return value
+  }
+}
+
+function classifyEvaluationError(err: unknown): McpPolicyError {
+  if (err instanceof McpPolicyError) return err
+  const message = typeof err === 'object' && err && 'message' in err ? String(err.message) : String(err)
+  if (message.startsWith('not implemented: built-in function')) {
+    return toMcpPolicyError(err, 'ERR_ENGINE_BUILTIN_MISSING')
+  }
+  return toMcpPolicyError(err, 'ERR_ENGINE_TRAP', 'policy evaluation failed')
+}

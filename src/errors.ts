@@ -1,0 +1,144 @@
+/**
+ * The one error type of mcp-policy. Callers switch on `err.code`, never on `instanceof` chains:
+ * the code is a closed union, and {@link errorTable} maps each code to the HTTP status a PDP
+ * answers with and the exit code the CLI ends with.
+ *
+ * @example
+ * ```ts
+ * import { McpPolicyError } from 'mcp-policy'
+ * try { await loadBundle('missing.tar.gz') } catch (err) {
+ *   if (err instanceof McpPolicyError && err.code === 'ERR_BUNDLE_NOT_FOUND') console.error(err.message)
+ * }
+ * ```
+ */
+
+/** Every error code mcp-policy can produce, by area. Adding one is a decision: document it in the README. */
+export const errorTable = {
+  ERR_TOOLCHAIN_OPA_MISSING: {
+    status: 500,
+    exit: 2,
+    summary: 'OPA at the pinned version is neither on PATH nor buildable with Go.',
+  },
+  ERR_TOOLCHAIN_OPA_FAILED: { status: 500, exit: 2, summary: 'An OPA command failed to run.' },
+  ERR_BUILD_FAILED: { status: 500, exit: 2, summary: 'opa build rejected the bundle definition.' },
+  ERR_BUILD_UNSUPPORTED_BUILTIN: {
+    status: 500,
+    exit: 2,
+    summary: 'A policy calls a builtin this engine does not implement.',
+  },
+  ERR_BUNDLE_NOT_FOUND: { status: 503, exit: 2, summary: 'The bundle file does not exist.' },
+  ERR_BUNDLE_CORRUPT: {
+    status: 503,
+    exit: 2,
+    summary: 'The bundle is not a valid gzip tar, or lacks policy.wasm, or has unreadable files.',
+  },
+  ERR_BUNDLE_TOO_LARGE: { status: 503, exit: 2, summary: 'The bundle exceeds the configured size limits.' },
+  ERR_BUNDLE_SIGNATURE_MISSING: {
+    status: 503,
+    exit: 2,
+    summary: 'Verification is on and the bundle carries no .signatures.json.',
+  },
+  ERR_BUNDLE_SIGNATURE_INVALID: {
+    status: 503,
+    exit: 2,
+    summary: 'The bundle signature, key id, scope, file list or a file hash does not verify.',
+  },
+  ERR_ENGINE_NO_BUNDLE: { status: 503, exit: 2, summary: 'No bundle is loaded yet.' },
+  ERR_ENGINE_INSTANTIATE: {
+    status: 503,
+    exit: 2,
+    summary: 'The policy WebAssembly module failed to compile or instantiate.',
+  },
+  ERR_ENGINE_ENTRYPOINT_UNKNOWN: { status: 500, exit: 2, summary: 'The bundle has no such entrypoint.' },
+  ERR_ENGINE_TRAP: { status: 500, exit: 2, summary: 'The policy aborted or trapped during evaluation.' },
+  ERR_ENGINE_BUILTIN_MISSING: {
+    status: 500,
+    exit: 2,
+    summary: 'The policy needs a builtin the engine does not provide.',
+  },
+  ERR_ENGINE_BUILTIN_FAILED: { status: 500, exit: 2, summary: 'A host builtin failed during evaluation.' },
+  ERR_ENGINE_ND_CACHE_MISS: {
+    status: 500,
+    exit: 2,
+    summary: 'Replay asked a non-deterministic builtin the record has no answer for.',
+  },
+  ERR_DECISION_UNDEFINED: { status: 500, exit: 1, summary: 'The entrypoint produced no result.' },
+  ERR_DECISION_MALFORMED: {
+    status: 500,
+    exit: 1,
+    summary: 'The result does not have the decision v1 shape.',
+  },
+  ERR_INPUT_UNSERIALIZABLE: {
+    status: 400,
+    exit: 2,
+    summary: 'The input cannot be serialized to JSON (cycle, BigInt, non-finite number).',
+  },
+  ERR_INPUT_TOO_LARGE: {
+    status: 413,
+    exit: 2,
+    summary: 'The serialized input exceeds the configured limit.',
+  },
+  ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
+} as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
+
+/** The closed union of error codes. */
+export type McpPolicyErrorCode = keyof typeof errorTable
+
+/** All error codes, in table order. */
+export const errorCodes = Object.keys(errorTable) as McpPolicyErrorCode[]
+
+/**
+ * The single error class. `code` is stable API; `message` is for humans and may change.
+ *
+ * @example
+ * ```ts
+ * throw new McpPolicyError('ERR_BUNDLE_CORRUPT', 'policy.wasm missing', { cause: err })
+ * ```
+ */
+export class McpPolicyError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: McpPolicyErrorCode
+
+  constructor(code: McpPolicyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+
+  /** HTTP status a service answers with for this error. */
+  get status(): number {
+    return errorTable[this.code].status
+  }
+
+  /** Exit code the CLI ends with for this error. */
+  get exitCode(): 0 | 1 | 2 {
+    return errorTable[this.code].exit
+  }
+}
+
+/**
+ * Wraps anything thrown (the opa-wasm SDK throws bare strings and plain objects) into a
+ * {@link McpPolicyError} with the given code, keeping an existing McpPolicyError as it is.
+ *
+ * @example
+ * ```ts
+ * try { policy.evaluate(input) } catch (err) { throw toMcpPolicyError(err, 'ERR_ENGINE_TRAP') }
+ * ```
+ */
+export function toMcpPolicyError(err: unknown, code: McpPolicyErrorCode, context?: string): McpPolicyError {
+  if (err instanceof McpPolicyError) return err
+  const detail = describeThrown(err)
+  return new McpPolicyError(code, context ? `${context}: ${detail}` : detail, { cause: err })
+}
+
+function describeThrown(err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (typeof err === 'string') return err
+  if (err && typeof err === 'object' && 'message' in err && typeof err.message === 'string')
+    return err.message
+  try {
+    return JSON.stringify(err) ?? String(err)
+  } catch {
+    return String(err)
+  }
+}

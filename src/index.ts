@@ -1,0 +1,31 @@
+export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'
+export { buildBundle } from './bundle/build-bundle.js'
+export type { Bundle, BundleManifest } from './bundle/bundle.js'
+export { bundleStorePath, DEFAULT_BUNDLE_STORE, storeBundle } from './bundle/bundle-store.js'
+export type { OpaCapabilities } from './bundle/capabilities.js'
+export { engineCapabilities } from './bundle/capabilities.js'
+export type { LoadBundleOptions } from './bundle/load-bundle.js'
+export { loadBundle } from './bundle/load-bundle.js'
+export type { BundleSizeLimits } from './bundle/read-bundle-archive.js'
+export type { BundleVerification, BundleVerificationKey } from './bundle/verify-bundle-signature.js'
+export { verifyBundleSignature } from './bundle/verify-bundle-signature.js'
+export type { BuiltinProvider } from './engine/builtins/builtin-table.js'
+export { builtinTable } from './engine/builtins/builtin-table.js'
+export type { HostBuiltin } from './engine/builtins/host-builtin.js'
+export type { Decision, Obligations, Reason, ResponseJudgement } from './engine/decision.js'
+export type { NdBuiltinCache } from './engine/nd-builtin-cache.js'
+export type {
+  BundleRef,
+  DecisionOutcome,
+  EvaluateOptions,
+  Evaluation,
+  PolicyEngineOptions,
+  ResponseOutcome,
+} from './engine/policy-engine.js'
+export { DECISION_ENTRYPOINT, PolicyEngine, RESPONSE_ENTRYPOINT } from './engine/policy-engine.js'
+export type { MemoryLimits, NdOptions } from './engine/policy-instance.js'
+export type { McpPolicyErrorCode } from './errors.js'
+export { errorCodes, errorTable, McpPolicyError, toMcpPolicyError } from './errors.js'
+export type { ResolveOpaOptions } from './toolchain/opa.js'
+export { resolveOpa, runOpa } from './toolchain/opa.js'
+export { OPA_VERSION } from './toolchain/opa-version.js'
