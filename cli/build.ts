@@ -53,6 +53,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
         signingKey: args['signing-key'],
         signingAlg: args['signing-alg'],
         bundleStore: args['bundle-store'],
+        warn: (message) => process.stderr.write(`warning: ${message}\n`),
       })
       process.stdout.write(`${built.path}\n${built.digest}\n`)
       process.stderr.write(

@@ -29,6 +29,8 @@ export interface BuildBundleOptions {
   bundleStore?: string
   /** OPA binary; resolved with `resolveOpa()` when omitted. */
   opa?: string
+  /** Receives warnings (e.g. an optimizer fallback). Default: none. */
+  warn?: (message: string) => void
 }
 
 /** What {@link buildBundle} produced. */
@@ -40,6 +42,8 @@ export interface BuiltBundle {
   entrypoints: string[]
   /** The copy in the bundle store. */
   storedAt: string
+  /** The `opa build -O` level used: 1, or 0 after OPA's optimizer failed (see {@link BuildBundleOptions.warn}). */
+  optimization: 0 | 1
 }
 
 const DEFAULT_ENTRYPOINTS = ['mcp/decision', 'mcp/response']
@@ -81,8 +85,6 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       'build',
       '-t',
       'wasm',
-      '-O',
-      '1',
       '-b',
       '.',
       '-o',
@@ -103,8 +105,18 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       }
     }
     await mkdir(dirname(out), { recursive: true })
+    let optimization: 0 | 1 = 1
     try {
-      await runOpa(opa, args, { cwd: staging })
+      try {
+        await runOpa(opa, [...args, '-O', '1'], { cwd: staging })
+      } catch (err) {
+        // OPA v1.22.2 panics in the WASM compiler (fileAddr index out of range) when -O 1 folds
+        // every entrypoint into a constant; -O 0 compiles the same policy, so retry without it.
+        if (!(err as McpPolicyError).message.includes('panic: runtime error')) throw err
+        optimization = 0
+        options.warn?.(`opa build -O 1 panicked (known OPA bug on constant-only policies); built with -O 0`)
+        await runOpa(opa, args, { cwd: staging })
+      }
     } catch (err) {
       throw explainBuildFailure(err as McpPolicyError, new Set(allCapabilities.builtins.map((b) => b.name)))
     } finally {
@@ -114,7 +126,7 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       .update(await readFile(out))
       .digest('hex')}`
     const stored = await storeBundle(options.bundleStore ?? DEFAULT_BUNDLE_STORE, out)
-    return { path: out, digest, revision, entrypoints, storedAt: stored.path }
+    return { path: out, digest, revision, entrypoints, storedAt: stored.path, optimization }
   } finally {
     await rm(staging, { recursive: true, force: true })
   }

@@ -21,6 +21,13 @@ export async function buildPolicy(fixture: PolicyFixture): Promise<BuiltBundle &
   await mkdir(regoDir, { recursive: true })
   await mkdir(bundleDir, { recursive: true })
   for (const [name, source] of Object.entries(fixture.rego)) await writeFile(join(regoDir, name), source)
+  // Every bundle has both entrypoints; fixtures that only care about decisions get a neutral response rule.
+  if (!Object.values(fixture.rego).some((source) => /^response\s*:?=/m.test(source))) {
+    await writeFile(
+      join(regoDir, 'zz_response.rego'),
+      'package mcp\n\nresponse := {"allow": true, "reasons": []}\n',
+    )
+  }
   await writeFile(join(bundleDir, '.manifest'), JSON.stringify({ roots: [''], ...fixture.manifest }))
   await writeFile(join(bundleDir, 'data.json'), JSON.stringify(fixture.data ?? {}))
   const built = await buildBundle({
