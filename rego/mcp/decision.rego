@@ -35,10 +35,13 @@ allow if {
 }
 
 status := 200 if allow
+
 else := 401 if not authenticated
+
 else := 403
 
 reasons := [r | some r in deny_reasons] if not allow
+
 else := []
 
 authenticated if input.subject.authenticated == true
@@ -47,13 +50,22 @@ granted if input.mcp.method in lifecycle_methods
 
 granted if startswith(input.mcp.method, "notifications/")
 
-# A tools/call is granted when one of the caller's roles has a glob pattern that matches
-# "<server id>/<tool name>" in data.mcp_data.tool_grants.
+# A tools/call is granted when one of the caller's roles has, for this server, a tool pattern in
+# data.mcp_data.tool_grants[role][server id] that matches the tool name.
 granted if {
 	input.mcp.method == "tools/call"
 	some role in input.subject.roles
-	some pattern in data.mcp_data.tool_grants[role]
-	glob.match(pattern, ["/"], sprintf("%s/%s", [input.server.id, input.mcp.tool.name]))
+	some pattern in data.mcp_data.tool_grants[role][input.server.id]
+	tool_matches(pattern, input.mcp.tool.name)
+}
+
+# A pattern is an exact tool name, or a prefix followed by "*". Matched with native string
+# builtins: glob.match would compile a regular expression on every call.
+tool_matches(pattern, name) if pattern == name
+
+tool_matches(pattern, name) if {
+	endswith(pattern, "*")
+	startswith(name, trim_suffix(pattern, "*"))
 }
 
 deny_reasons contains {"code": "unauthenticated", "message": "a verified identity is required"} if {

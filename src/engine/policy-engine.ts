@@ -6,7 +6,7 @@ import { readSchema } from '../schemas.js'
 import type { Decision, ResponseJudgement } from './decision.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 import { type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
-import { serializeInput } from './serialize-input.js'
+import { checkJsonSize, serializeInput } from './serialize-input.js'
 
 /** The bundle a decision was made with, as the decision log names it. */
 export interface BundleRef {
@@ -132,9 +132,24 @@ export class PolicyEngine {
    * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_*`.
    */
   evaluate(entrypoint: string, input: unknown, options: EvaluateOptions = {}): Evaluation {
+    return this.#evaluateJson(entrypoint, serializeInput(input, this.#maxInputBytes), options)
+  }
+
+  /**
+   * Like {@link evaluate} for input that is already JSON text (a request body, or a document the
+   * normalizer serialized with cached parts): skips `JSON.stringify`, the largest per-call cost.
+   * The text must be valid JSON; invalid text is an evaluation error.
+   *
+   * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_TOO_LARGE`.
+   */
+  evaluateJson(entrypoint: string, json: string, options: EvaluateOptions = {}): Evaluation {
+    checkJsonSize(json, this.#maxInputBytes)
+    return this.#evaluateJson(entrypoint, json, options)
+  }
+
+  #evaluateJson(entrypoint: string, serialized: string | undefined, options: EvaluateOptions): Evaluation {
     const instance = this.#current
     if (!instance) throw new McpPolicyError('ERR_ENGINE_NO_BUNDLE', 'no bundle is loaded')
-    const serialized = serializeInput(input, this.#maxInputBytes)
     const start = process.hrtime.bigint()
     const { resultSet, ndBuiltinCache } = instance.evaluate(entrypoint, serialized, options)
     const timer_eval_ns = Number(process.hrtime.bigint() - start)
@@ -152,9 +167,18 @@ export class PolicyEngine {
    * carries the `ERR_*` code.
    */
   decide(input: unknown, options: EvaluateOptions = {}): DecisionOutcome {
+    return this.#decide(() => this.evaluate(DECISION_ENTRYPOINT, input, options))
+  }
+
+  /** {@link decide} for input that is already JSON text (see {@link evaluateJson}). Never throws. */
+  decideJson(json: string, options: EvaluateOptions = {}): DecisionOutcome {
+    return this.#decide(() => this.evaluateJson(DECISION_ENTRYPOINT, json, options))
+  }
+
+  #decide(run: () => Evaluation): DecisionOutcome {
     let evaluation: Evaluation | undefined
     try {
-      evaluation = this.evaluate(DECISION_ENTRYPOINT, input, options)
+      evaluation = run()
       const decision = this.#checkDecision(evaluation.result)
       return {
         decision,

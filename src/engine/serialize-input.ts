@@ -1,7 +1,5 @@
 import { McpPolicyError } from '../errors.js'
 
-const encoder = new TextEncoder()
-
 /**
  * Serializes an input document once, for the WebAssembly module, enforcing a byte limit.
  * `undefined` means "no input" (policies see `input` as undefined).
@@ -9,10 +7,10 @@ const encoder = new TextEncoder()
  * @throws McpPolicyError `ERR_INPUT_UNSERIALIZABLE` (cycles, BigInt, functions) or `ERR_INPUT_TOO_LARGE`.
  * @example
  * ```ts
- * const bytes = serializeInput({ mcp: { method: 'ping' } }, 1024 * 1024)
+ * const json = serializeInput({ mcp: { method: 'ping' } }, 1024 * 1024)
  * ```
  */
-export function serializeInput(input: unknown, maxBytes: number): ArrayBuffer | undefined {
+export function serializeInput(input: unknown, maxBytes: number): string | undefined {
   if (input === undefined) return undefined
   let json: string | undefined
   try {
@@ -28,14 +26,16 @@ export function serializeInput(input: unknown, maxBytes: number): ArrayBuffer | 
   }
   if (json === undefined)
     throw new McpPolicyError('ERR_INPUT_UNSERIALIZABLE', `input of type ${typeof input} is not JSON`)
-  return encodeJson(json, maxBytes)
+  checkJsonSize(json, maxBytes)
+  return json
 }
 
 /**
- * Encodes already-serialized JSON text (e.g. a request body) for the module, enforcing a byte limit.
- * The text must be valid JSON; the module rejects anything else with an evaluation error.
+ * Enforces the byte limit on already-serialized JSON text (e.g. a request body).
+ *
+ * @throws McpPolicyError `ERR_INPUT_TOO_LARGE`.
  */
-export function encodeJson(json: string, maxBytes: number): ArrayBuffer {
+export function checkJsonSize(json: string, maxBytes: number): void {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: only measure exactly near the limit.
   if (json.length * 3 > maxBytes && Buffer.byteLength(json, 'utf8') > maxBytes) {
     throw new McpPolicyError(
@@ -43,5 +43,4 @@ export function encodeJson(json: string, maxBytes: number): ArrayBuffer {
       `input is ${Buffer.byteLength(json, 'utf8')} bytes serialized, limit ${maxBytes}`,
     )
   }
-  return encoder.encode(json).buffer as ArrayBuffer
 }

@@ -129,7 +129,16 @@ export const timeBuiltins: readonly HostBuiltin[] = [
       if (tt === undefined || !isInt(years) || !isInt(months) || !isInt(days)) return undefined
       const c = civil(tt.t)
       const zone = loadZone(Array.isArray(x) && typeof x[1] === 'string' ? x[1] : '')!
-      const r = dateIn(c.year + years, c.month + months, c.day + days, c.hour, c.minute, c.second, tt.t.nsec, zone)
+      const r = dateIn(
+        c.year + years,
+        c.month + months,
+        c.day + days,
+        c.hour,
+        c.minute,
+        c.second,
+        tt.t.nsec,
+        zone,
+      )
       return toNumber(toUnixNano(r))
     },
   },

@@ -1,0 +1,129 @@
+/**
+ * Engine benchmark (`npm run bench`): decisions per second on one core, per-decision latency
+ * percentiles and RSS over 1,000,000 evaluations of the default bundle on a realistic tools/call,
+ * with `opa bench` (OPA's own evaluator) on the same policy, data and input in the same run.
+ * A benchmark, not a test: it asserts nothing, it reports.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildBundle, PolicyEngine, resolveOpa } from '../../src/index.js'
+import { packageRoot } from '../../src/package-root.js'
+
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 1_000_000)
+const warmup = Math.min(100_000, iterations / 10)
+const root = packageRoot()
+const inputPath = join(root, 'test/fixtures/tools-call.json')
+const input = JSON.parse(readFileSync(inputPath, 'utf8'))
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+function measure(name: string, run: () => unknown) {
+  for (let i = 0; i < warmup; i++) run()
+  globalThis.gc?.()
+  const rssAfterWarmup = process.memoryUsage().rss
+  const samples = new Float64Array(iterations)
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint()
+    run()
+    samples[i] = Number(process.hrtime.bigint() - t0)
+  }
+  const totalNs = Number(process.hrtime.bigint() - started)
+  globalThis.gc?.()
+  const rssEnd = process.memoryUsage().rss
+  samples.sort()
+  return {
+    name,
+    perSecond: iterations / (totalNs / 1e9),
+    p50: percentile(samples, 50) / 1000,
+    p99: percentile(samples, 99) / 1000,
+    rssWarmMiB: rssAfterWarmup / 2 ** 20,
+    rssEndMiB: rssEnd / 2 ** 20,
+    rssGrowthPct: ((rssEnd - rssAfterWarmup) / rssAfterWarmup) * 100,
+  }
+}
+
+function opaBench(opa: string) {
+  const out = execFileSync(
+    opa,
+    [
+      'bench',
+      '--format',
+      'json',
+      '--count',
+      '5',
+      '-d',
+      join(root, 'rego/mcp'),
+      '-d',
+      join(root, 'bundles/default/data.json'),
+      '--input',
+      inputPath,
+      'data.mcp.decision',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  )
+  // --count 5 prints one JSON object per run; take the median run by ns/op.
+  const runs = out
+    .trim()
+    .split(/\n(?=\{)/)
+    .map((text) => JSON.parse(text) as { N: number; T: number; Extra?: Record<string, number> })
+    .map((run) => ({ ...run, nsPerOp: run.T / run.N }))
+    .sort((a, b) => a.nsPerOp - b.nsPerOp)
+  const median = runs[Math.floor(runs.length / 2)]!
+  return {
+    perSecond: 1e9 / median.nsPerOp,
+    p50: (median.Extra?.histogram_timer_rego_query_eval_ns_median ?? Number.NaN) / 1000,
+    p99: (median.Extra?.['histogram_timer_rego_query_eval_ns_99%'] ?? Number.NaN) / 1000,
+    n: median.N,
+  }
+}
+
+const opa = await resolveOpa()
+const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-bench-'))
+const built = await buildBundle({
+  bundleDir: join(root, 'bundles/default'),
+  regoDir: join(root, 'rego'),
+  out: join(dir, 'default.tar.gz'),
+  bundleStore: join(dir, 'store'),
+  opa,
+})
+const engine = await PolicyEngine.fromBundleFile(built.path)
+const check = engine.decide(input)
+if (check.error) throw check.error
+
+const inputJson = JSON.stringify(input)
+const results = [
+  measure('mcp-policy decide(object) (stringify + validated decision)', () => engine.decide(input)),
+  measure('mcp-policy decideJson(text) (pre-serialized input, e.g. a PDP body)', () =>
+    engine.decideJson(inputJson),
+  ),
+  measure('mcp-policy evaluate() (raw result)', () => engine.evaluate('mcp/decision', input)),
+]
+const peer = opaBench(opa)
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+console.log(
+  `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, OPA ${execFileSync(opa, ['version'], { encoding: 'utf8' }).split('\n')[0]}`,
+)
+console.log(
+  `input: test/fixtures/tools-call.json (allowed tools/call), bundle ${built.digest.slice(0, 19)}…, -O ${built.optimization}`,
+)
+console.log(`samples: ${iterations} evaluations after ${warmup} warm-up; opa bench median of 5 runs\n`)
+console.log('| engine | decisions/s | p50 µs | p99 µs | RSS after warm-up MiB | RSS end MiB | RSS growth |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+for (const r of results) {
+  console.log(
+    `| ${r.name} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssWarmMiB)} | ${fmt(r.rssEndMiB)} | ${fmt(r.rssGrowthPct, 2)} % |`,
+  )
+}
+console.log(
+  `| opa bench (OPA's Go evaluator; median of 5 runs of its own N) | ${fmt(peer.perSecond, 0)} | ${fmt(peer.p50, 2)} | ${fmt(peer.p99, 2)} | – | – | – |`,
+)
+console.log(
+  `\nthroughput ratio vs opa bench: decide(object) ${fmt(results[0]!.perSecond / peer.perSecond, 2)}×, decideJson ${fmt(results[1]!.perSecond / peer.perSecond, 2)}×`,
+)
