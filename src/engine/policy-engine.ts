@@ -138,7 +138,9 @@ export class PolicyEngine {
   /**
    * Like {@link evaluate} for input that is already JSON text (a request body, or a document the
    * normalizer serialized with cached parts): skips `JSON.stringify`, the largest per-call cost.
-   * The text must be valid JSON; invalid text is an evaluation error.
+   * The text must be valid JSON from a trusted serializer: OPA's module evaluates text it cannot
+   * parse as if there were no input at all (a deny-by-default policy then denies). Parse untrusted
+   * bodies first.
    *
    * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_TOO_LARGE`.
    */

@@ -14,6 +14,8 @@ export interface ResolveOpaOptions {
   install?: boolean
   /** Where progress lines go (the Go build takes minutes the first time). Default: stderr. */
   log?: (line: string) => void
+  /** Directory of the locally built OPA. Default `<package>/.tools/bin`. */
+  toolsDir?: string
 }
 
 /**
@@ -31,7 +33,7 @@ export interface ResolveOpaOptions {
  */
 export async function resolveOpa(options: ResolveOpaOptions = {}): Promise<string> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const toolsBin = join(packageRoot(), '.tools', 'bin')
+  const toolsBin = options.toolsDir ?? join(packageRoot(), '.tools', 'bin')
   const local = join(toolsBin, 'opa')
   const candidates = [process.env.MCP_POLICY_OPA, 'opa', local].filter((c): c is string => Boolean(c))
   const seen: string[] = []

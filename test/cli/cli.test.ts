@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { packageRoot } from '../../src/package-root.js'
+
+const run = promisify(execFile)
+const root = packageRoot()
+const cli = join(root, 'dist', 'cli', 'main.js')
+
+/** Runs the built CLI (npm test builds it first) and returns its exit code and output. */
+async function mcpPolicy(
+  args: string[],
+  cwd = root,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('mcp-policy CLI', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-cli-'))
+  const out = join(dir, 'default.tar.gz')
+  const call = JSON.parse(await readFile(join(root, 'test/fixtures/tools-call.json'), 'utf8'))
+  const write = async (name: string, value: unknown) => {
+    await writeFile(join(dir, name), JSON.stringify(value))
+    return join(dir, name)
+  }
+
+  it('--help lists the commands', async () => {
+    const { code, stdout } = await mcpPolicy(['--help'])
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/build/)
+    expect(stdout).toMatch(/eval/)
+  })
+
+  it('build prints the bundle path and digest and stores it by digest', async () => {
+    const { code, stdout } = await mcpPolicy([
+      'build',
+      '--out',
+      out,
+      '--bundle-store',
+      join(dir, 'store'),
+      '--revision',
+      'ci-1',
+    ])
+    expect(code).toBe(0)
+    const [path, digest] = stdout.trim().split('\n')
+    expect(path).toBe(out)
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    await expect(readFile(join(dir, 'store', `sha256-${digest!.slice(7)}.tar.gz`))).resolves.toBeInstanceOf(
+      Buffer,
+    )
+  })
+
+  it('eval exits 0 for an allowed call and prints the decision', async () => {
+    const { code, stdout } = await mcpPolicy([
+      'eval',
+      '--bundle',
+      out,
+      '--input',
+      await write('allowed.json', call),
+    ])
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({ allow: true, status: 200, bundle: { revision: 'ci-1' } })
+  })
+
+  it('eval exits 1 for a denied call, with the reason', async () => {
+    const denied = { ...call, subject: { ...call.subject, roles: ['support'] } }
+    const { code, stdout } = await mcpPolicy([
+      'eval',
+      '--bundle',
+      out,
+      '--input',
+      await write('denied.json', denied),
+    ])
+    expect(code).toBe(1)
+    expect(JSON.parse(stdout)).toMatchObject({
+      allow: false,
+      status: 403,
+      reasons: [{ code: 'not_granted' }],
+    })
+  })
+
+  it('eval exits 1 with status 401 for an unauthenticated caller', async () => {
+    const anonymous = { ...call, subject: { authenticated: false } }
+    const { code, stdout } = await mcpPolicy([
+      'eval',
+      '--bundle',
+      out,
+      '--input',
+      await write('anon.json', anonymous),
+    ])
+    expect(code).toBe(1)
+    expect(JSON.parse(stdout)).toMatchObject({
+      allow: false,
+      status: 401,
+      reasons: [{ code: 'unauthenticated' }],
+    })
+  })
+
+  it('eval on a corrupt bundle prints a fail-closed deny with its error code and exits 2', async () => {
+    const corrupt = join(dir, 'corrupt.tar.gz')
+    await writeFile(corrupt, (await readFile(out)).subarray(0, 200))
+    const { code, stdout } = await mcpPolicy([
+      'eval',
+      '--bundle',
+      corrupt,
+      '--input',
+      await write('c.json', call),
+    ])
+    expect(code).toBe(2)
+    expect(JSON.parse(stdout)).toMatchObject({
+      allow: false,
+      error: 'ERR_BUNDLE_CORRUPT',
+      reasons: [{ code: 'ERR_BUNDLE_CORRUPT' }],
+    })
+  })
+
+  it('eval on a missing bundle exits 2 with ERR_BUNDLE_NOT_FOUND', async () => {
+    const { code, stdout } = await mcpPolicy([
+      'eval',
+      '--bundle',
+      join(dir, 'nope.tar.gz'),
+      '--input',
+      await write('n.json', call),
+    ])
+    expect(code).toBe(2)
+    expect(JSON.parse(stdout)).toMatchObject({ allow: false, error: 'ERR_BUNDLE_NOT_FOUND' })
+  })
+
+  it('build fails with exit 2 naming an unsupported builtin', async () => {
+    const policyDir = join(dir, 'bad-rego')
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(policyDir)
+    await writeFile(
+      join(policyDir, 'p.rego'),
+      'package mcp\n\ndecision := http.send({"method": "GET", "url": input.url})\n\nresponse := {"allow": true, "reasons": []}\n',
+    )
+    const { code, stderr } = await mcpPolicy([
+      'build',
+      '--rego',
+      policyDir,
+      '--out',
+      join(dir, 'bad.tar.gz'),
+      '--bundle-store',
+      join(dir, 'store'),
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/ERR_BUILD_UNSUPPORTED_BUILTIN/)
+    expect(stderr).toMatch(/http\.send/)
+  })
+
+  it('a usage error exits 2', async () => {
+    expect((await mcpPolicy(['eval'])).code).toBe(2)
+    expect((await mcpPolicy(['no-such-command'])).code).toBe(2)
+  })
+
+  it('toolchain prints the pinned OPA', async () => {
+    const { code, stdout } = await mcpPolicy(['toolchain'])
+    expect(code).toBe(0)
+    const { stdout: version } = await run(stdout.trim(), ['version'])
+    expect(version).toMatch(/Version: 1\.22\.2/)
+  })
+})
