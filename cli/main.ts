@@ -2,6 +2,7 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { buildCommand } from './build.js'
+import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { toolchainCommand } from './toolchain.js'
 
@@ -9,6 +10,7 @@ import { toolchainCommand } from './toolchain.js'
 await yargs(hideBin(process.argv))
   .scriptName('mcp-policy')
   .command(buildCommand)
+  .command(demoCommand)
   .command(evalCommand)
   .command(toolchainCommand)
   .demandCommand(1, 'name a command')

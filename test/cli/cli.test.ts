@@ -162,6 +162,16 @@ describe('mcp-policy CLI', async () => {
     expect((await mcpPolicy(['no-such-command'])).code).toBe(2)
   })
 
+  it('demo (npm start) builds the default bundle and prints allowed and denied decisions with reasons', async () => {
+    const { code, stdout } = await mcpPolicy(['demo', '--bundle', join(dir, 'demo.tar.gz')])
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^ALLOW 200 {2}alice \(developer\) calls github\/create_issue$/m)
+    expect(stdout).toMatch(
+      /^DENY {2}403 {2}bob \(support\) calls github\/create_issue {2}-> {2}not_granted: /m,
+    )
+    expect(stdout).toMatch(/^DENY {2}401 .* unauthenticated: /m)
+  })
+
   it('toolchain prints the pinned OPA', async () => {
     const { code, stdout } = await mcpPolicy(['toolchain'])
     expect(code).toBe(0)
