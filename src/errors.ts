@@ -78,6 +78,87 @@ export const errorTable = {
     exit: 2,
     summary: 'The serialized input exceeds the configured limit.',
   },
+  ERR_NORMALIZE_JSON_INVALID: {
+    status: 400,
+    exit: 2,
+    summary: 'The body is not valid JSON (or not valid UTF-8).',
+  },
+  ERR_NORMALIZE_MESSAGE_INVALID: {
+    status: 400,
+    exit: 2,
+    summary: 'The body is not a JSON-RPC 2.0 request, notification or response.',
+  },
+  ERR_NORMALIZE_BATCH_UNSUPPORTED: {
+    status: 400,
+    exit: 2,
+    summary: 'A JSON-RPC batch: MCP 2025-06-18 and later forbid batches; decide each message alone.',
+  },
+  ERR_NORMALIZE_TOO_LARGE: {
+    status: 413,
+    exit: 2,
+    summary: 'The message or its params exceed the size bound.',
+  },
+  ERR_NORMALIZE_TOO_DEEP: { status: 400, exit: 2, summary: 'The message nests deeper than the depth bound.' },
+  ERR_NORMALIZE_HEADERS_INVALID: {
+    status: 431,
+    exit: 2,
+    summary: 'Too many headers, a header too large, or a malformed Authorization header.',
+  },
+  ERR_NORMALIZE_SERVER_UNKNOWN: {
+    status: 404,
+    exit: 2,
+    summary: 'No configured route names the MCP server.',
+  },
+  ERR_NORMALIZE_SCHEMA_VIOLATION: {
+    status: 500,
+    exit: 2,
+    summary: 'The normalizer produced a document that fails rego/schemas/input.json (a bug).',
+  },
+  ERR_IDENTITY_TOKEN_MISSING: { status: 401, exit: 1, summary: 'No bearer token was presented.' },
+  ERR_IDENTITY_TOKEN_MALFORMED: { status: 401, exit: 1, summary: 'The token is not a compact JWS JWT.' },
+  ERR_IDENTITY_TOKEN_TOO_LARGE: { status: 401, exit: 1, summary: 'The token exceeds the size bound.' },
+  ERR_IDENTITY_ISSUER_UNKNOWN: { status: 401, exit: 1, summary: 'The token issuer is not configured.' },
+  ERR_IDENTITY_ALGORITHM_REJECTED: {
+    status: 401,
+    exit: 1,
+    summary: "The token's alg is not in the issuer's allowlist (none, HS/RS confusion).",
+  },
+  ERR_IDENTITY_KEY_UNKNOWN: {
+    status: 401,
+    exit: 1,
+    summary: "No key in the issuer's JWKS matches the token.",
+  },
+  ERR_IDENTITY_SIGNATURE_INVALID: { status: 401, exit: 1, summary: 'The token signature does not verify.' },
+  ERR_IDENTITY_TOKEN_EXPIRED: {
+    status: 401,
+    exit: 1,
+    summary: 'The token is expired (beyond the clock skew).',
+  },
+  ERR_IDENTITY_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    exit: 1,
+    summary: 'The token nbf or iat is in the future.',
+  },
+  ERR_IDENTITY_AUDIENCE_MISMATCH: {
+    status: 401,
+    exit: 1,
+    summary: "The token aud does not name this server's resource (RFC 8707).",
+  },
+  ERR_IDENTITY_TYPE_INVALID: {
+    status: 401,
+    exit: 1,
+    summary: 'The token typ is not at+jwt where RFC 9068 is required.',
+  },
+  ERR_IDENTITY_CLAIMS_INVALID: {
+    status: 401,
+    exit: 1,
+    summary: 'A required claim is missing or has the wrong type.',
+  },
+  ERR_IDENTITY_JWKS_UNAVAILABLE: {
+    status: 401,
+    exit: 1,
+    summary: "The issuer's JWKS cannot be fetched or read, and no cached key matches.",
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

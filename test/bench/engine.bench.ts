@@ -26,7 +26,8 @@ function percentile(sorted: Float64Array, p: number): number {
 
 function measure(name: string, run: () => unknown) {
   // The sample buffer (8 MB for 1M samples) exists before the RSS baseline, so it is not counted as growth.
-  const samples = new Float64Array(iterations)
+  // Touch every page now: the OS commits pages on first write, which would otherwise show as growth.
+  const samples = new Float64Array(iterations).fill(-1)
   for (let i = 0; i < warmup; i++) run()
   globalThis.gc?.()
   const rssAfterWarmup = process.memoryUsage().rss

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto'
+import {
+  CallToolRequestParamsSchema,
+  GetPromptRequestParamsSchema,
+  JSONRPCMessageSchema,
+  ReadResourceRequestParamsSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
+import { McpPolicyError } from '../errors.js'
+import type { Subject } from '../identity/subject.js'
+import { readSchema } from '../schemas.js'
+import { type HeaderBag, type HttpFacts, readHttpFacts } from './http-envelope.js'
+import type { InputDocument, McpFacts } from './input-document.js'
+import type { NormalizeConfig } from './normalize-config.js'
+import { checkValueDepth, parseMessageBody } from './parse-message.js'
+import { resolveServer } from './resolve-server.js'
+import { timeContext } from './time-context.js'
+
+/** Verifies a bearer token for a server's resource URI; `TokenVerifier` is one. */
+export interface SubjectResolver {
+  verify(token: string | undefined, audience: string, now?: Date): Promise<Subject>
+}
+
+/** What a gateway or MCP server hands the normalizer for one message. */
+export interface RequestEnvelope {
+  /** The JSON-RPC message: raw body text or bytes (untrusted), or an already-parsed value. */
+  message: string | Uint8Array | unknown
+  /** HTTP request headers. */
+  headers?: HeaderBag
+  /** Explicit server id; otherwise resolved from routes by host and path. */
+  server?: string
+  /** Host and path when the caller knows them directly (not from X-Forwarded-*). */
+  host?: string
+  path?: string
+  /** The peer address of the connection. */
+  sourceIp?: string
+  /** Gateway-provided facts for `context.attributes`. */
+  attributes?: Record<string, unknown>
+  /** Time of the request. Default: now. */
+  now?: Date
+}
+
+const RESOURCE_METHODS = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe'])
+
+/**
+ * Turns an MCP JSON-RPC message plus HTTP envelope into input document v1, with identity from a
+ * verified token only. Every document it returns validates against `rego/schemas/input.json`;
+ * anything it cannot normalize is an {@link McpPolicyError}, never another throw.
+ *
+ * JSON-RPC batches (arrays) are rejected: MCP 2025-06-18 and later forbid them, and for 2025-03-26
+ * a gateway must split a batch and ask once per message, so each gets its own decision and log record.
+ *
+ * @example
+ * ```ts
+ * const normalizer = new RequestNormalizer({ servers: { github: { resource: 'https://mcp.example.com/github' } } }, verifier)
+ * const input = await normalizer.normalize({ message: body, headers, server: 'github' })
+ * ```
+ */
+export class RequestNormalizer {
+  readonly #config: NormalizeConfig
+  readonly #identity: SubjectResolver | undefined
+  readonly #validate: ValidateFunction
+  readonly #limits: Required<NonNullable<NormalizeConfig['limits']>>
+
+  constructor(config: NormalizeConfig, identity?: SubjectResolver) {
+    this.#config = config
+    this.#identity = identity
+    this.#limits = {
+      maxBodyBytes: 1024 * 1024,
+      maxDepth: 64,
+      maxParamsBytes: 256 * 1024,
+      maxHeaders: 100,
+      maxHeaderBytes: 16 * 1024,
+      ...config.limits,
+    }
+    this.#validate = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: false }).compile(
+      readSchema('input'),
+    )
+  }
+
+  /**
+   * Normalizes one message.
+   *
+   * @throws McpPolicyError `ERR_NORMALIZE_*` for messages and envelopes that cannot be normalized.
+   */
+  async normalize(envelope: RequestEnvelope): Promise<InputDocument> {
+    const limits = this.#limits
+    const message = this.#parse(envelope.message)
+    const http = readHttpFacts(envelope.headers ?? {}, {
+      maxHeaders: limits.maxHeaders,
+      maxHeaderBytes: limits.maxHeaderBytes,
+      trustForwarded: this.#config.trustForwardedHeaders !== false,
+    })
+    const host = envelope.host ?? http.host
+    const path = envelope.path ?? http.path
+    const server = resolveServer(this.#config, { explicitId: envelope.server, host, path })
+    const now = envelope.now ?? new Date()
+    const mcp = this.#mcpFacts(message, http)
+    const subject = await this.#subject(http, server.resource, now)
+
+    const request: InputDocument['context']['request'] = { id: http.requestId ?? randomUUID() }
+    const sourceIp = http.sourceIp ?? envelope.sourceIp
+    if (sourceIp !== undefined) request.source_ip = sourceIp
+    if (http.userAgent !== undefined) request.user_agent = http.userAgent
+    if (host !== undefined) request.host = host
+    if (path !== undefined) request.path = path
+    const document: InputDocument = {
+      schema: 'mcp-policy/input/v1',
+      mcp,
+      subject,
+      server,
+      context: { time: timeContext(now), request, attributes: copyObject(envelope.attributes ?? {}) },
+    }
+    if (this.#config.environment !== undefined) document.context.environment = this.#config.environment
+    if (http.traceId !== undefined) document.context.trace_id = http.traceId
+    if (!this.#validate(document)) {
+      const [first] = this.#validate.errors ?? []
+      throw new McpPolicyError(
+        'ERR_NORMALIZE_SCHEMA_VIOLATION',
+        `normalized document fails the input schema at ${first?.instancePath || '/'}: ${first?.message ?? 'invalid'}`,
+      )
+    }
+    return document
+  }
+
+  #parse(raw: unknown): Record<string, unknown> {
+    const limits = this.#limits
+    let message: unknown
+    if (typeof raw === 'string' || raw instanceof Uint8Array) {
+      message = parseMessageBody(raw, { maxBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth })
+    } else {
+      checkValueDepth(raw, limits.maxDepth)
+      message = raw
+    }
+    if (Array.isArray(message)) {
+      throw new McpPolicyError(
+        'ERR_NORMALIZE_BATCH_UNSUPPORTED',
+        'JSON-RPC batches are not decided as a whole: split the batch and decide each message',
+      )
+    }
+    if (message === null || typeof message !== 'object') {
+      throw new McpPolicyError('ERR_NORMALIZE_MESSAGE_INVALID', 'a JSON-RPC message must be an object')
+    }
+    if (!JSONRPCMessageSchema.safeParse(message).success) {
+      throw new McpPolicyError(
+        'ERR_NORMALIZE_MESSAGE_INVALID',
+        'not a JSON-RPC 2.0 request, notification or response',
+      )
+    }
+    return message as Record<string, unknown>
+  }
+
+  #mcpFacts(message: Record<string, unknown>, http: HttpFacts): McpFacts {
+    const hasMethod = typeof message.method === 'string'
+    const hasId = message.id !== undefined
+    const mcp: McpFacts = { kind: hasMethod ? (hasId ? 'request' : 'notification') : 'response' }
+    if (hasMethod) mcp.method = message.method as string
+    if (hasId) mcp.id = message.id as string | number
+    if (http.sessionId !== undefined) mcp.session_id = http.sessionId
+    const params = message.params
+    if (params !== undefined) {
+      if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+        throw new McpPolicyError('ERR_NORMALIZE_MESSAGE_INVALID', 'MCP params must be an object')
+      }
+      const serialized = JSON.stringify(params)
+      const size = Buffer.byteLength(serialized, 'utf8')
+      if (size > this.#limits.maxParamsBytes) {
+        throw new McpPolicyError(
+          'ERR_NORMALIZE_TOO_LARGE',
+          `params are ${size} bytes, limit ${this.#limits.maxParamsBytes}`,
+        )
+      }
+      // A detached copy: the caller's object (or its getters) cannot change what the policy sees.
+      mcp.params = JSON.parse(serialized) as Record<string, unknown>
+    }
+    const p = (mcp.params ?? {}) as Record<string, unknown>
+    // The transport header wins; initialize carries the version the client asks for.
+    const protocolVersion =
+      http.protocolVersion ??
+      (mcp.method === 'initialize' && typeof p.protocolVersion === 'string' ? p.protocolVersion : undefined)
+    if (protocolVersion !== undefined) mcp.protocol_version = protocolVersion
+
+    if (mcp.method === 'tools/call') {
+      requireParams(CallToolRequestParamsSchema.safeParse(p).success, mcp.method)
+      mcp.tool = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
+    } else if (mcp.method !== undefined && RESOURCE_METHODS.has(mcp.method)) {
+      requireParams(ReadResourceRequestParamsSchema.safeParse(p).success, mcp.method)
+      mcp.resource = parseResourceUri(p.uri as string)
+    } else if (mcp.method === 'prompts/get') {
+      requireParams(GetPromptRequestParamsSchema.safeParse(p).success, mcp.method)
+      mcp.prompt = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
+    } else if (mcp.method === 'initialize' && p.clientInfo && typeof p.clientInfo === 'object') {
+      const info = p.clientInfo as Record<string, unknown>
+      mcp.client_info = {}
+      if (typeof info.name === 'string') mcp.client_info.name = info.name
+      if (typeof info.version === 'string') mcp.client_info.version = info.version
+    }
+    const error = message.error as { code?: unknown; message?: unknown } | undefined
+    if (
+      mcp.kind === 'response' &&
+      error &&
+      Number.isInteger(error.code) &&
+      typeof error.message === 'string'
+    ) {
+      mcp.error = { code: error.code as number, message: error.message }
+    }
+    return mcp
+  }
+
+  async #subject(http: HttpFacts, audience: string, now: Date): Promise<Subject> {
+    const unauthenticated = (
+      code: 'ERR_IDENTITY_TOKEN_MISSING' | 'ERR_IDENTITY_TOKEN_MALFORMED' | 'ERR_IDENTITY_ISSUER_UNKNOWN',
+      message: string,
+    ): Subject => ({
+      authenticated: false,
+      groups: [],
+      roles: [],
+      scopes: [],
+      actor: null,
+      claims: {},
+      reason: { code, message },
+    })
+    if (http.malformedAuthorization)
+      return unauthenticated('ERR_IDENTITY_TOKEN_MALFORMED', 'Authorization is not a Bearer token')
+    if (http.bearerToken === undefined)
+      return unauthenticated('ERR_IDENTITY_TOKEN_MISSING', 'no bearer token')
+    if (!this.#identity)
+      return unauthenticated('ERR_IDENTITY_ISSUER_UNKNOWN', 'no token issuer is configured')
+    return this.#identity.verify(http.bearerToken, audience, now)
+  }
+}
+
+/**
+ * Parses a resource URI into scheme, host and path (WHATWG URL). An unparsable URI keeps only
+ * `uri`, so a policy matching on scheme or host cannot match it by accident.
+ */
+export function parseResourceUri(uri: string): NonNullable<McpFacts['resource']> {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return { uri }
+  }
+  return { uri, scheme: url.protocol.replace(/:$/, ''), host: url.hostname, path: decodePath(url.pathname) }
+}
+
+// Policies compare paths as text: decode %XX once, so `%2e%2e` cannot hide a `..` from them.
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+function requireParams(valid: boolean, method: string): void {
+  if (!valid)
+    throw new McpPolicyError(
+      'ERR_NORMALIZE_MESSAGE_INVALID',
+      `params of ${method} do not match the MCP schema`,
+    )
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {}
+}
+
+// A copy whose keys are all own data properties on a null-prototype-free plain object: a
+// `__proto__` key stays an ordinary key and can never become a prototype.
+function copyObject(value: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value))
+}

@@ -1,0 +1,21 @@
+import type { RequestContext } from './input-document.js'
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const
+
+/**
+ * `context.time` of input document v1, so policies can write time windows without calling
+ * `time.now_ns` (which would make them non-deterministic).
+ *
+ * @example
+ * ```ts
+ * timeContext(new Date('2025-11-24T13:05:00Z')) // { ns: 1763989500000000000, rfc3339: '2025-11-24T13:05:00.000Z', weekday: 'Mon', hour_utc: 13 }
+ * ```
+ */
+export function timeContext(now: Date): RequestContext['time'] {
+  return {
+    ns: now.getTime() * 1e6,
+    rfc3339: now.toISOString(),
+    weekday: WEEKDAYS[now.getUTCDay()]!,
+    hour_utc: now.getUTCHours(),
+  }
+}
