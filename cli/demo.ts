@@ -39,13 +39,11 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
   describe: 'Build the default bundle if needed and print decisions for sample MCP requests',
   builder: (yargs: Argv) =>
-    yargs
-      .option('bundle', { type: 'string', default: 'bundles/default.tar.gz' })
-      .option('rebuild', {
-        type: 'boolean',
-        default: false,
-        describe: 'rebuild the bundle from bundles/default and rego/ first',
-      }) as Argv<DemoArgs>,
+    yargs.option('bundle', { type: 'string', default: 'bundles/default.tar.gz' }).option('rebuild', {
+      type: 'boolean',
+      default: false,
+      describe: 'rebuild the bundle from bundles/default and rego/ first',
+    }) as Argv<DemoArgs>,
   handler: (args) =>
     runCommand(async () => {
       const exists = await access(args.bundle).then(

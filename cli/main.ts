@@ -4,6 +4,8 @@ import { hideBin } from 'yargs/helpers'
 import { buildCommand } from './build.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
+import { normalizeCommand } from './normalize.js'
+import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
 
 // Exit codes: 0 success/allowed, 1 denied or failed check, 2 error. See README "Exit codes".
@@ -12,6 +14,8 @@ await yargs(hideBin(process.argv))
   .command(buildCommand)
   .command(demoCommand)
   .command(evalCommand)
+  .command(normalizeCommand)
+  .command(tokenCommand)
   .command(toolchainCommand)
   .demandCommand(1, 'name a command')
   .strict()

@@ -159,6 +159,11 @@ export const errorTable = {
     exit: 1,
     summary: "The issuer's JWKS cannot be fetched or read, and no cached key matches.",
   },
+  ERR_IDENTITY_CONFIG_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The identity configuration is invalid (issuer, key source, algorithms, bounds, dev key).',
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

@@ -26,7 +26,19 @@ export { DECISION_ENTRYPOINT, PolicyEngine, RESPONSE_ENTRYPOINT } from './engine
 export type { MemoryLimits, NdOptions } from './engine/policy-instance.js'
 export type { McpPolicyErrorCode } from './errors.js'
 export { errorCodes, errorTable, McpPolicyError, toMcpPolicyError } from './errors.js'
+export type { DevActClaim, DevKey, DevTokenOptions } from './identity/dev-token.js'
+export {
+  createDevKey,
+  devIssuer,
+  devIssuerConfig,
+  loadOrCreateDevKey,
+  mintDevToken,
+} from './identity/dev-token.js'
+export type { ClaimMapping, IdentityConfig, IssuerConfig } from './identity/identity-config.js'
+export { defaultAlgorithms, supportedAlgorithms } from './identity/identity-config.js'
 export type { Actor, Subject, TokenFacts } from './identity/subject.js'
+export { TokenVerifier } from './identity/token-verifier.js'
+export type { SubjectCacheStats } from './identity/verified-subject-cache.js'
 export type { HeaderBag } from './normalize/http-envelope.js'
 export type { InputDocument, McpFacts, RequestContext } from './normalize/input-document.js'
 export type { NormalizeConfig, NormalizeLimits, ServerRoute } from './normalize/normalize-config.js'

@@ -142,7 +142,10 @@ const decoder = new TextDecoder()
 export function evaluateDirect(policy: LoadedPolicy, entrypoint: string, json: string | undefined): unknown {
   const entrypointId = (policy.entrypoints as Record<string, number>)[entrypoint]
   if (!(policy.minorVersion >= 2) || entrypointId === undefined) {
-    return policy.evaluate(json === undefined ? undefined : (encoder.encode(json).buffer as ArrayBuffer), entrypoint)
+    return policy.evaluate(
+      json === undefined ? undefined : (encoder.encode(json).buffer as ArrayBuffer),
+      entrypoint,
+    )
   }
   const memory = policy.mem
   const exports = (policy.wasmInstance as WebAssembly.Instance).exports as unknown as WasmPolicyExports
@@ -155,7 +158,15 @@ export function evaluateDirect(policy: LoadedPolicy, entrypoint: string, json: s
     if (shortfall > 0) memory.grow(Math.ceil(shortfall / 65536))
     inputLen = encoder.encodeInto(json, new Uint8Array(memory.buffer, inputAddr)).written
   }
-  const resultAddr = exports.opa_eval(0, entrypointId, policy.dataAddr, inputAddr, inputLen, inputAddr + inputLen, 0)
+  const resultAddr = exports.opa_eval(
+    0,
+    entrypointId,
+    policy.dataAddr,
+    inputAddr,
+    inputLen,
+    inputAddr + inputLen,
+    0,
+  )
   const bytes = new Uint8Array(memory.buffer)
   return JSON.parse(decoder.decode(bytes.subarray(resultAddr, bytes.indexOf(0, resultAddr))))
 }

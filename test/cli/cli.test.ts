@@ -179,3 +179,56 @@ describe('mcp-policy CLI', async () => {
     expect(version).toMatch(/Version: 1\.22\.2/)
   })
 })
+
+describe('mcp-policy token | normalize', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-cli-norm-'))
+  const keyDir = join(dir, 'keys')
+
+  it('normalize prints the input document for a message and a dev token minted by token', async () => {
+    const minted = await mcpPolicy([
+      'token',
+      '--sub',
+      'alice',
+      '--roles',
+      'developer',
+      '--aud',
+      'https://localhost/mcp',
+      '--key-dir',
+      keyDir,
+    ])
+    expect(minted.code).toBe(0)
+    const token = minted.stdout.trim()
+    const message = join(dir, 'call.json')
+    await writeFile(
+      message,
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{}}}',
+    )
+    const { code, stdout } = await mcpPolicy([
+      'normalize',
+      '--message',
+      message,
+      '--token',
+      token,
+      '--header',
+      'Mcp-Session-Id: s-1',
+      '--key-dir',
+      keyDir,
+    ])
+    expect(code).toBe(0)
+    const document = JSON.parse(stdout)
+    expect(document).toMatchObject({
+      schema: 'mcp-policy/input/v1',
+      mcp: { method: 'tools/call', session_id: 's-1', tool: { name: 't' } },
+      subject: { authenticated: true, id: 'alice', roles: ['developer'] },
+    })
+    expect(stdout).not.toContain(token)
+  })
+
+  it('normalize exits 2 with the error code for a batch', async () => {
+    const message = join(dir, 'batch.json')
+    await writeFile(message, '[{"jsonrpc":"2.0","id":1,"method":"ping"}]')
+    const { code, stderr } = await mcpPolicy(['normalize', '--message', message, '--key-dir', keyDir])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/ERR_NORMALIZE_BATCH_UNSUPPORTED/)
+  })
+})

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises'
+import type { Argv, CommandModule } from 'yargs'
+import {
+  devIssuerConfig,
+  type IdentityConfig,
+  loadOrCreateDevKey,
+  McpPolicyError,
+  type NormalizeConfig,
+  RequestNormalizer,
+  TokenVerifier,
+} from '../src/index.js'
+import { runCommand } from './run-command.js'
+
+interface NormalizeArgs {
+  message: string
+  token?: string
+  header: string[]
+  config?: string
+  server?: string
+  'key-dir': string
+}
+
+/** The `--config` file: normalizer settings and token issuers. */
+interface NormalizeFileConfig {
+  normalize?: NormalizeConfig
+  identity?: IdentityConfig
+}
+
+/** Without a config file: one server, and the local dev issuer of `mcp-policy token`. */
+const DEFAULT_SERVER = { id: 'default', resource: 'https://localhost/mcp' }
+
+/**
+ * `mcp-policy normalize`: print the input document v1 for a JSON-RPC message, headers and token.
+ * Exit 0 with the document, 2 when the message cannot be normalized.
+ */
+export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
+  command: 'normalize',
+  describe: 'Print the input document v1 for an MCP message (+ token and headers)',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('message', {
+        type: 'string',
+        demandOption: true,
+        describe: 'JSON-RPC message file (- for stdin)',
+      })
+      .option('token', { type: 'string', describe: 'bearer token (sent as Authorization: Bearer)' })
+      .option('header', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: "extra header 'Name: value' (repeatable)",
+      })
+      .option('config', {
+        type: 'string',
+        describe: 'JSON file {normalize: NormalizeConfig, identity: IdentityConfig}',
+      })
+      .option('server', { type: 'string', describe: 'explicit server id' })
+      .option('key-dir', {
+        type: 'string',
+        default: '.dev-keys',
+        describe: 'dev key directory (no --config)',
+      }) as Argv<NormalizeArgs>,
+  handler: (args) =>
+    runCommand(async () => {
+      const file = args.config ? await readJson<NormalizeFileConfig>(args.config) : undefined
+      const normalizeConfig: NormalizeConfig = file?.normalize ?? {
+        servers: { [DEFAULT_SERVER.id]: { resource: DEFAULT_SERVER.resource } },
+        defaultServer: DEFAULT_SERVER.id,
+      }
+      const identity: IdentityConfig = file?.identity ?? {
+        issuers: [devIssuerConfig(await loadOrCreateDevKey(args['key-dir']))],
+      }
+      const headers: Record<string, string[]> = {}
+      for (const line of args.header) {
+        const colon = line.indexOf(':')
+        if (colon <= 0)
+          throw new McpPolicyError('ERR_CLI_USAGE', `--header must be 'Name: value', got ${line}`)
+        const name = line.slice(0, colon).trim().toLowerCase()
+        headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()]
+      }
+      if (args.token) headers.authorization = [`Bearer ${args.token}`]
+      const message = args.message === '-' ? await readStdin() : await readText(args.message)
+      const normalizer = new RequestNormalizer(normalizeConfig, new TokenVerifier(identity))
+      const document = await normalizer.normalize({ message, headers, server: args.server })
+      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`)
+      return 0
+    }),
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new McpPolicyError('ERR_CLI_USAGE', `cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  try {
+    return JSON.parse(await readText(path)) as T
+  } catch (err) {
+    if (err instanceof McpPolicyError) throw err
+    throw new McpPolicyError('ERR_CLI_USAGE', `${path} is not JSON: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
