@@ -14,7 +14,7 @@ import type { InputDocument, McpFacts } from './input-document.js'
 import type { NormalizeConfig } from './normalize-config.js'
 import { checkValueDepth, parseMessageBody } from './parse-message.js'
 import { resolveServer } from './resolve-server.js'
-import { timeContext } from './time-context.js'
+import { TimeContext } from './time-context.js'
 
 /** Verifies a bearer token for a server's resource URI; `TokenVerifier` is one. */
 export interface SubjectResolver {
@@ -61,6 +61,7 @@ export class RequestNormalizer {
   readonly #identity: SubjectResolver | undefined
   readonly #validate: ValidateFunction
   readonly #limits: Required<NonNullable<NormalizeConfig['limits']>>
+  readonly #time = new TimeContext()
 
   constructor(config: NormalizeConfig, identity?: SubjectResolver) {
     this.#config = config
@@ -85,6 +86,7 @@ export class RequestNormalizer {
    */
   async normalize(envelope: RequestEnvelope): Promise<InputDocument> {
     const limits = this.#limits
+    const fromText = typeof envelope.message === 'string' || envelope.message instanceof Uint8Array
     const message = this.#parse(envelope.message)
     const http = readHttpFacts(envelope.headers ?? {}, {
       maxHeaders: limits.maxHeaders,
@@ -95,7 +97,14 @@ export class RequestNormalizer {
     const path = envelope.path ?? http.path
     const server = resolveServer(this.#config, { explicitId: envelope.server, host, path })
     const now = envelope.now ?? new Date()
-    const mcp = this.#mcpFacts(message, http)
+    const raw = envelope.message
+    const bodyBytesAtMost =
+      typeof raw === 'string'
+        ? raw.length * 3
+        : raw instanceof Uint8Array
+          ? raw.byteLength
+          : Number.POSITIVE_INFINITY
+    const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost)
     const subject = await this.#subject(http, server.resource, now)
 
     const request: InputDocument['context']['request'] = { id: http.requestId ?? randomUUID() }
@@ -109,7 +118,7 @@ export class RequestNormalizer {
       mcp,
       subject,
       server,
-      context: { time: timeContext(now), request, attributes: copyObject(envelope.attributes ?? {}) },
+      context: { time: this.#time.at(now), request, attributes: copyObject(envelope.attributes ?? {}) },
     }
     if (this.#config.environment !== undefined) document.context.environment = this.#config.environment
     if (http.traceId !== undefined) document.context.trace_id = http.traceId
@@ -150,7 +159,12 @@ export class RequestNormalizer {
     return message as Record<string, unknown>
   }
 
-  #mcpFacts(message: Record<string, unknown>, http: HttpFacts): McpFacts {
+  #mcpFacts(
+    message: Record<string, unknown>,
+    http: HttpFacts,
+    ownedByUs: boolean,
+    bodyBytesAtMost: number,
+  ): McpFacts {
     const hasMethod = typeof message.method === 'string'
     const hasId = message.id !== undefined
     const mcp: McpFacts = { kind: hasMethod ? (hasId ? 'request' : 'notification') : 'response' }
@@ -162,16 +176,21 @@ export class RequestNormalizer {
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
         throw new McpPolicyError('ERR_NORMALIZE_MESSAGE_INVALID', 'MCP params must be an object')
       }
-      const serialized = JSON.stringify(params)
-      const size = Buffer.byteLength(serialized, 'utf8')
-      if (size > this.#limits.maxParamsBytes) {
-        throw new McpPolicyError(
-          'ERR_NORMALIZE_TOO_LARGE',
-          `params are ${size} bytes, limit ${this.#limits.maxParamsBytes}`,
-        )
+      if (ownedByUs && bodyBytesAtMost <= this.#limits.maxParamsBytes) {
+        // Parsed from a body no larger than the params bound: already a fresh tree of plain data.
+        mcp.params = params as Record<string, unknown>
+      } else {
+        const serialized = JSON.stringify(params)
+        const size = Buffer.byteLength(serialized, 'utf8')
+        if (size > this.#limits.maxParamsBytes) {
+          throw new McpPolicyError(
+            'ERR_NORMALIZE_TOO_LARGE',
+            `params are ${size} bytes, limit ${this.#limits.maxParamsBytes}`,
+          )
+        }
+        // A detached copy: a caller's object (or its getters) cannot change what the policy sees.
+        mcp.params = (ownedByUs ? params : JSON.parse(serialized)) as Record<string, unknown>
       }
-      // A detached copy: the caller's object (or its getters) cannot change what the policy sees.
-      mcp.params = JSON.parse(serialized) as Record<string, unknown>
     }
     const p = (mcp.params ?? {}) as Record<string, unknown>
     // The transport header wins; initialize carries the version the client asks for.
