@@ -334,3 +334,17 @@ describe('bad input gets a clear error, never a crash', () => {
     expect(JSON.parse(JSON.stringify(doc)).mcp.tool.arguments).toEqual(JSON.parse(body).params.arguments)
   })
 })
+
+describe('normalizeRequest (one-call form)', () => {
+  it('normalizes with a configuration object and reuses the compiled normalizer', async () => {
+    const { normalizeRequest } = await import('../../src/index.js')
+    const cfg = { servers: { s: { resource: 'https://mcp.example.com/s' } }, defaultServer: 's' }
+    const a = await normalizeRequest({ message: rpc('ping'), now }, cfg)
+    const b = await normalizeRequest({ message: rpc('tools/list'), now }, cfg)
+    expect(validateInput(a) && validateInput(b)).toBe(true)
+    expect([a.mcp.method, b.mcp.method]).toEqual(['ping', 'tools/list'])
+    await expect(normalizeRequest({ message: '[]' }, cfg)).rejects.toMatchObject({
+      code: 'ERR_NORMALIZE_BATCH_UNSUPPORTED',
+    })
+  })
+})
