@@ -25,9 +25,15 @@ export function normalizeRequest(
   identity?: SubjectResolver,
 ): Promise<InputDocument> {
   let byIdentity = normalizers.get(config)
-  if (!byIdentity) normalizers.set(config, (byIdentity = new WeakMap()))
+  if (!byIdentity) {
+    byIdentity = new WeakMap()
+    normalizers.set(config, byIdentity)
+  }
   const key = identity ?? noIdentity
   let normalizer = byIdentity.get(key)
-  if (!normalizer) byIdentity.set(key, (normalizer = new RequestNormalizer(config, identity)))
+  if (!normalizer) {
+    normalizer = new RequestNormalizer(config, identity)
+    byIdentity.set(key, normalizer)
+  }
   return normalizer.normalize(envelope)
 }
