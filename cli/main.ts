@@ -7,6 +7,7 @@ import { evalCommand } from './eval.js'
 import { normalizeCommand } from './normalize.js'
 import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
+import { verifyLogCommand } from './verify-log.js'
 
 // Exit codes: 0 success/allowed, 1 denied or failed check, 2 error. See README "Exit codes".
 await yargs(hideBin(process.argv))
@@ -17,6 +18,7 @@ await yargs(hideBin(process.argv))
   .command(normalizeCommand)
   .command(tokenCommand)
   .command(toolchainCommand)
+  .command(verifyLogCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((message, err, y) => {

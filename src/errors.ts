@@ -164,6 +164,18 @@ export const errorTable = {
     exit: 2,
     summary: 'The identity configuration is invalid (issuer, key source, algorithms, bounds, dev key).',
   },
+  ERR_LOG_WRITE_FAILED: {
+    status: 503,
+    exit: 2,
+    summary:
+      'The decision log cannot be written or fsynced: in sync mode the decision is denied, never unlogged.',
+  },
+  ERR_LOG_READ_FAILED: { status: 500, exit: 2, summary: 'A decision log or checkpoint file cannot be read.' },
+  ERR_LOG_KEY_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The checkpoint signing or verification key is not a usable Ed25519 key.',
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

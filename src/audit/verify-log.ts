@@ -1,0 +1,276 @@
+import { createReadStream } from 'node:fs'
+import { open, readdir, readFile, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { type CryptoKey, compactVerify, type KeyObject } from 'jose'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import type { CheckpointPayload, DecisionEvent } from './decision-event.js'
+import { eventHash, genesisHash } from './event-hash.js'
+
+/** Kinds of evidence {@link verifyLog} reports. */
+export type LogFindingKind =
+  | 'hash_mismatch'
+  | 'sequence_break'
+  | 'chain_break'
+  | 'malformed_line'
+  | 'torn_last_line'
+  | 'truncated'
+  | 'checkpoint_invalid'
+  | 'checkpoint_mismatch'
+
+/** One piece of evidence that the log is not as written: where, and what. */
+export interface LogFinding {
+  kind: LogFindingKind
+  chain: string
+  file: string
+  /** 1-based line in `file` (0 for findings about the whole chain). */
+  line: number
+  seq?: number
+  message: string
+}
+
+/** The outcome of {@link verifyLog}. */
+export interface LogVerification {
+  /** True when no finding was made. */
+  intact: boolean
+  findings: LogFinding[]
+  chains: {
+    chain: string
+    files: number
+    events: number
+    lastSeq: number
+    checkpoints: number
+    checkpointsVerified: boolean
+  }[]
+}
+
+const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
+
+/**
+ * Verifies decision-log files, streamed in constant memory: every event's hash, the `seq`/`prev`
+ * chain from the genesis of its chain id, and — with the Ed25519 public key — every signed
+ * checkpoint: its signature, that the event it names has that hash, and that the log still reaches
+ * it (truncation back past a checkpoint). A torn last line (a crash mid-write) is reported, never
+ * silently dropped.
+ *
+ * @throws McpPolicyError `ERR_LOG_READ_FAILED` when a path cannot be read.
+ * @example
+ * ```ts
+ * const report = await verifyLog(['logs/'], { key: publicKey })
+ * if (!report.intact) console.log(report.findings[0])
+ * ```
+ */
+export async function verifyLog(
+  paths: readonly string[],
+  options: { key?: CryptoKey | KeyObject } = {},
+): Promise<LogVerification> {
+  const chains = await discoverChains(paths)
+  const findings: LogFinding[] = []
+  const summaries: LogVerification['chains'] = []
+  for (const [chain, { files, checkpointFile }] of chains) {
+    const checkpoints = await readCheckpoints(chain, checkpointFile, options.key, findings)
+    const summary = await verifyChain(chain, files, checkpoints, findings)
+    summaries.push({
+      ...summary,
+      chain,
+      files: files.length,
+      checkpoints: checkpoints.size,
+      checkpointsVerified: Boolean(options.key),
+    })
+  }
+  return { intact: findings.length === 0, findings, chains: summaries }
+}
+
+async function discoverChains(paths: readonly string[]) {
+  const chains = new Map<string, { files: { path: string; index: number }[]; checkpointFile?: string }>()
+  const add = (path: string) => {
+    const name = basename(path)
+    const event = EVENT_FILE.exec(name)
+    if (event) {
+      const entry = chains.get(event[1]!) ?? { files: [] }
+      entry.files.push({ path, index: Number(event[2]) })
+      chains.set(event[1]!, entry)
+    }
+  }
+  for (const path of paths) {
+    let info: Awaited<ReturnType<typeof stat>>
+    try {
+      info = await stat(path)
+    } catch (err) {
+      throw toMcpPolicyError(err, 'ERR_LOG_READ_FAILED', `cannot read ${path}`)
+    }
+    if (info.isDirectory()) for (const name of (await readdir(path)).sort()) add(join(path, name))
+    else add(path)
+  }
+  for (const [chain, entry] of chains) {
+    entry.files.sort((a, b) => a.index - b.index)
+    const dir = entry.files[0]!.path.slice(0, -basename(entry.files[0]!.path).length)
+    const candidate = join(dir, `decisions-${chain}.checkpoints`)
+    if (
+      await stat(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      entry.checkpointFile = candidate
+  }
+  if (chains.size === 0)
+    throw new McpPolicyError('ERR_LOG_READ_FAILED', `no decision log files in ${paths.join(', ')}`)
+  return chains
+}
+
+async function readCheckpoints(
+  chain: string,
+  file: string | undefined,
+  key: CryptoKey | KeyObject | undefined,
+  findings: LogFinding[],
+): Promise<Map<number, { hash: string; line: number }>> {
+  const checkpoints = new Map<number, { hash: string; line: number }>()
+  if (!file) return checkpoints
+  const lines = (await readFile(file, 'utf8')).split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const jws = lines[i]!.trim()
+    if (!jws) continue
+    const at = { chain, file, line: i + 1 }
+    let payload: CheckpointPayload
+    try {
+      if (key)
+        payload = JSON.parse(
+          Buffer.from((await compactVerify(jws, key, { algorithms: ['EdDSA'] })).payload).toString(),
+        )
+      else payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString())
+    } catch (err) {
+      findings.push({
+        ...at,
+        kind: 'checkpoint_invalid',
+        message: `checkpoint signature does not verify: ${(err as Error).message}`,
+      })
+      continue
+    }
+    if (payload.chain !== chain || !Number.isInteger(payload.seq) || typeof payload.hash !== 'string') {
+      findings.push({
+        ...at,
+        kind: 'checkpoint_invalid',
+        message: 'checkpoint names another chain or is malformed',
+      })
+      continue
+    }
+    checkpoints.set(payload.seq, { hash: payload.hash, line: i + 1 })
+  }
+  return checkpoints
+}
+
+async function verifyChain(
+  chain: string,
+  files: { path: string }[],
+  checkpoints: Map<number, { hash: string; line: number }>,
+  findings: LogFinding[],
+): Promise<{ events: number; lastSeq: number }> {
+  let expectedSeq = 1
+  let head = genesisHash(chain)
+  let events = 0
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f]!.path
+    const torn = !(await endsWithNewline(file))
+    const reader = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
+    let lineNo = 0
+    let pendingTorn: { line: number } | undefined
+    for await (const text of reader) {
+      lineNo++
+      if (pendingTorn) {
+        findings.push({
+          chain,
+          file,
+          line: pendingTorn.line,
+          kind: 'malformed_line',
+          message: 'line is not a JSON event',
+        })
+        pendingTorn = undefined
+      }
+      let event: DecisionEvent
+      try {
+        event = JSON.parse(text) as DecisionEvent
+        if (typeof event !== 'object' || event === null) throw new Error('not an object')
+      } catch {
+        // Only the very last line of a file may be torn by a crash; decided after the loop.
+        pendingTorn = { line: lineNo }
+        continue
+      }
+      events++
+      const at = { chain, file, line: lineNo, seq: event.seq }
+      if (event.seq !== expectedSeq) {
+        findings.push({
+          ...at,
+          kind: 'sequence_break',
+          message: `expected seq ${expectedSeq}, found ${event.seq} (a record deleted, inserted or reordered)`,
+        })
+      } else if (event.prev !== head) {
+        findings.push({
+          ...at,
+          kind: 'chain_break',
+          message: 'prev does not name the previous event (a record inserted or replaced)',
+        })
+      }
+      let actual: string
+      try {
+        actual = eventHash(event as unknown as Record<string, unknown>)
+      } catch {
+        actual = ''
+      }
+      if (actual !== event.hash)
+        findings.push({
+          ...at,
+          kind: 'hash_mismatch',
+          message: 'event content does not match its hash (edited)',
+        })
+      const checkpoint = checkpoints.get(event.seq)
+      if (checkpoint && checkpoint.hash !== event.hash) {
+        findings.push({
+          ...at,
+          kind: 'checkpoint_mismatch',
+          message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${event.seq} (history rewritten)`,
+        })
+      }
+      if (checkpoint) checkpoints.delete(event.seq)
+      // Resynchronise on the record as found, so one break is reported once, not for every later line.
+      expectedSeq = (Number.isInteger(event.seq) ? event.seq : expectedSeq) + 1
+      head = event.hash
+    }
+    if (pendingTorn) {
+      const lastOfLog = f === files.length - 1 && torn
+      findings.push({
+        chain,
+        file,
+        line: pendingTorn.line,
+        kind: lastOfLog ? 'torn_last_line' : 'malformed_line',
+        message: lastOfLog
+          ? 'the last line is incomplete (a crash mid-write); the chain verifies up to it'
+          : 'line is not a JSON event',
+      })
+    }
+  }
+  for (const [seq, checkpoint] of checkpoints) {
+    findings.push({
+      chain,
+      file: files.at(-1)!.path,
+      line: 0,
+      seq,
+      kind: 'truncated',
+      message: `a signed checkpoint (line ${checkpoint.line}) names seq ${seq}, which the log no longer holds (truncated)`,
+    })
+  }
+  return { events, lastSeq: expectedSeq - 1 }
+}
+
+async function endsWithNewline(path: string): Promise<boolean> {
+  const handle = await open(path, 'r')
+  try {
+    const { size } = await handle.stat()
+    if (size === 0) return true
+    const byte = Buffer.alloc(1)
+    await handle.read(byte, 0, 1, size - 1)
+    return byte[0] === 0x0a
+  } finally {
+    await handle.close()
+  }
+}

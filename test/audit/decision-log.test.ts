@@ -1,0 +1,265 @@
+import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  DecisionLog,
+  type DecisionRecord,
+  type Durability,
+  eventHash,
+  type LogFindingKind,
+  verifyLog,
+} from '../../src/index.js'
+import { packageRoot } from '../../src/package-root.js'
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+const other = generateKeyPairSync('ed25519')
+const bundles = { default: { revision: 'r1', digest: `sha256:${'a'.repeat(64)}` } }
+
+function record(i: number): DecisionRecord {
+  return {
+    path: 'mcp/decision',
+    input: {
+      mcp: {
+        method: 'tools/call',
+        tool: { name: `tool_${i % 7}`, arguments: { password: `secret-${i}`, n: i } },
+      },
+      subject: { id: `user-${i % 3}` },
+    },
+    result: { allow: i % 2 === 0, status: i % 2 === 0 ? 200 : 403, reasons: [], obligations: {} },
+    bundles,
+    redact: ['/mcp/tool/arguments/password'],
+    nd_builtin_cache: i % 5 === 0 ? { 'time.now_ns': { '[]': 1_763_769_720_000_000_000 + i } } : {},
+  }
+}
+
+async function writeLog(count: number, durability: Durability = 'batch', extra: object = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-'))
+  const log = await DecisionLog.open({
+    dir,
+    durability,
+    signingKey: privateKey,
+    checkpointEvery: 10,
+    ...extra,
+  })
+  // Appends arrive in small concurrent groups, as from a busy PDP: several batches, several checkpoints.
+  for (let i = 0; i < count; i += 7) {
+    await Promise.all(Array.from({ length: Math.min(7, count - i) }, (_, j) => log.append(record(i + j))))
+  }
+  await log.close()
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort()
+  return {
+    dir,
+    log,
+    files: files.map((f) => join(dir, f)),
+    checkpoints: join(dir, `decisions-${log.chain}.checkpoints`),
+  }
+}
+
+async function lines(path: string) {
+  return (await readFile(path, 'utf8')).split('\n').filter(Boolean)
+}
+
+async function findingsAfter(dir: string, key = publicKey): Promise<LogFindingKind[]> {
+  const report = await verifyLog([dir], { key })
+  return [...new Set(report.findings.map((f) => f.kind))].sort()
+}
+
+describe('DecisionLog writes a verifiable hash chain', () => {
+  it.each(['sync', 'batch', 'async'] as const)(
+    '%s mode: every event chained, hashed, masked and checkpointed',
+    async (mode) => {
+      const { dir, files, checkpoints } = await writeLog(120, mode)
+      const events = (await lines(files[0]!)).map((l) => JSON.parse(l))
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+      for (const [i, e] of events.entries()) {
+        expect(e.hash).toBe(eventHash(e))
+        if (i > 0) expect(e.prev).toBe(events[i - 1].hash)
+        expect(e.input.mcp.tool.arguments.password).toBeUndefined()
+        expect(e.erased).toEqual(['/mcp/tool/arguments/password'])
+        expect(e).toMatchObject({ path: 'mcp/decision', bundles, labels: { chain: expect.any(String) } })
+      }
+      // async acknowledges before writing, so its batches (and checkpoints) are fewer.
+      // A checkpoint names the last event of a written batch, once 10 events have passed: sync writes
+      // one event per batch (every 10th event), batch groups of 7 (every 14th); async acknowledges
+      // before writing, so its batches and checkpoints are fewest.
+      expect((await lines(checkpoints)).length).toBeGreaterThanOrEqual({ sync: 12, batch: 8, async: 1 }[mode])
+      const report = await verifyLog([dir], { key: publicKey })
+      expect(report).toMatchObject({ intact: true, findings: [] })
+      expect(report.chains[0]).toMatchObject({ events: 120, lastSeq: 120, checkpointsVerified: true })
+    },
+  )
+
+  it('rotates files by size and the chain continues across them', async () => {
+    const { dir, files } = await writeLog(200, 'batch', { rotateBytes: 16 * 1024 })
+    expect(files.length).toBeGreaterThan(3)
+    const first = JSON.parse((await lines(files[1]!))[0]!)
+    const lastOfPrevious = JSON.parse((await lines(files[0]!)).at(-1)!)
+    expect(first.prev).toBe(lastOfPrevious.hash)
+    expect(await findingsAfter(dir)).toEqual([])
+  })
+})
+
+describe('verify-log tamper matrix: each kind of tampering is detected and located', () => {
+  const tamper = async (edit: (lines: string[]) => string[] | Promise<string[]>) => {
+    const log = await writeLog(60)
+    const original = await lines(log.files[0]!)
+    await writeFile(log.files[0]!, `${(await edit(original)).join('\n')}\n`)
+    return log
+  }
+  const rehash = (line: string, change: (e: Record<string, unknown>) => void, prev?: string) => {
+    const e = JSON.parse(line)
+    change(e)
+    if (prev) e.prev = prev
+    e.hash = eventHash(e)
+    return JSON.stringify(e)
+  }
+
+  it('an edited record (hash no longer matches)', async () => {
+    const { dir } = await tamper((l) =>
+      l.map((line, i) =>
+        i === 20 ? JSON.stringify({ ...JSON.parse(line), result: { allow: true, status: 200 } }) : line,
+      ),
+    )
+    const report = await verifyLog([dir], { key: publicKey })
+    expect(report.findings).toEqual([expect.objectContaining({ kind: 'hash_mismatch', line: 21, seq: 21 })])
+  })
+
+  it('an edited record with its own hash recomputed (breaks the next link and the checkpoint)', async () => {
+    const { dir } = await tamper((l) =>
+      l.map((line, i) => (i === 20 ? rehash(line, (e) => (e.result = { allow: true, status: 201 })) : line)),
+    )
+    expect(await findingsAfter(dir)).toEqual(['chain_break'])
+  })
+
+  it('history rewritten from a record on, every hash recomputed (only the signed checkpoints catch it)', async () => {
+    const { dir } = await tamper((l) => {
+      const out = l.slice(0, 20)
+      let prev = JSON.parse(out.at(-1)!).hash
+      for (const line of l.slice(20)) {
+        const next = rehash(line, (e) => (e.result = { allow: true, status: 201 }), prev)
+        out.push(next)
+        prev = JSON.parse(next).hash
+      }
+      return out
+    })
+    expect(await findingsAfter(dir)).toEqual(['checkpoint_mismatch'])
+    // Without the verification key, a full rewrite is undetectable: checkpoints are what make it evident.
+    expect((await verifyLog([dir])).findings.map((f) => f.kind)).toContain('checkpoint_mismatch')
+  })
+
+  it('a deleted record', async () => {
+    const { dir } = await tamper((l) => l.filter((_, i) => i !== 30))
+    expect(await findingsAfter(dir)).toEqual(['sequence_break'])
+  })
+
+  it('an inserted record (a duplicate)', async () => {
+    const { dir } = await tamper((l) => [...l.slice(0, 31), l[30]!, ...l.slice(31)])
+    expect(await findingsAfter(dir)).toContain('sequence_break')
+  })
+
+  it('reordered records', async () => {
+    const { dir } = await tamper((l) => [...l.slice(0, 40), l[41]!, l[40]!, ...l.slice(42)])
+    expect(await findingsAfter(dir)).toEqual(['sequence_break'])
+  })
+
+  it('truncation back past a signed checkpoint', async () => {
+    const log = await tamper((l) => l.slice(0, 45))
+    const signedSeqs = (await lines(log.checkpoints)).map(
+      (jws) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).seq,
+    )
+    const lost = signedSeqs.filter((seq: number) => seq > 45)
+    expect(lost.length).toBeGreaterThanOrEqual(2)
+    const report = await verifyLog([log.dir], { key: publicKey })
+    expect(report.findings.every((f) => f.kind === 'truncated')).toBe(true)
+    expect(report.findings.map((f) => f.seq).sort((a, b) => a! - b!)).toEqual(lost)
+  })
+
+  it('a forged checkpoint (signed by another key)', async () => {
+    const log = await writeLog(30)
+    const { CompactSign } = await import('jose')
+    const forged = await new CompactSign(
+      Buffer.from(JSON.stringify({ chain: log.log.chain, seq: 30, hash: 'f'.repeat(64), timestamp: '' })),
+    )
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .sign(other.privateKey)
+    await appendFile(log.checkpoints, `${forged}\n`)
+    expect(await findingsAfter(log.dir)).toEqual(['checkpoint_invalid'])
+  })
+
+  it('a torn last line after a crash is reported, and the chain verifies up to it', async () => {
+    const log = await writeLog(25)
+    await appendFile(log.files[0]!, '{"decision_id":"x","timestamp":"2025-')
+    const report = await verifyLog([log.dir], { key: publicKey })
+    expect(report.findings).toEqual([expect.objectContaining({ kind: 'torn_last_line', line: 26 })])
+    expect(report.chains[0]).toMatchObject({ events: 25, lastSeq: 25 })
+  })
+
+  it('a malformed line in the middle is tampering, not a torn write', async () => {
+    const { dir } = await tamper((l) => l.map((line, i) => (i === 10 ? line.slice(0, 40) : line)))
+    expect(await findingsAfter(dir)).toContain('malformed_line')
+  })
+})
+
+describe('crash: kill -9 the writer in sync mode', () => {
+  it('every acknowledged decision is on disk and the chain verifies up to the torn line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-crash-'))
+    const library = new URL(`file://${packageRoot()}/dist/src/index.js`).href
+    const script = `
+      const { DecisionLog } = await import(${JSON.stringify(library)})
+      const log = await DecisionLog.open({ dir: ${JSON.stringify(dir)}, durability: 'sync', chain: 'crash' })
+      for (let i = 0; ; i++) {
+        const event = await log.append({ path: 'mcp/decision', input: { i, pad: 'x'.repeat(2000) }, result: { allow: true }, bundles: {} })
+        process.stdout.write(event.seq + '\\n')
+      }`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const acknowledged: number[] = []
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line) acknowledged.push(Number(line))
+        if (acknowledged.length >= 300) {
+          child.kill('SIGKILL')
+          resolve()
+        }
+      })
+    })
+    await new Promise((resolve) => child.once('exit', resolve))
+    const report = await verifyLog([dir])
+    expect(report.findings.filter((f) => f.kind !== 'torn_last_line')).toEqual([])
+    expect(report.chains[0]!.lastSeq).toBeGreaterThanOrEqual(Math.max(...acknowledged))
+  })
+})
+
+describe('mcp-policy verify-log', () => {
+  const cli = join(packageRoot(), 'dist', 'cli', 'main.js')
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'verify-log', ...args])
+      let stdout = ''
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+      })
+      child.on('exit', (code) => resolve({ code, stdout }))
+    })
+
+  it('exits 0 on an intact log, 1 on a tampered one (naming the line), 2 on a bad key', async () => {
+    const log = await writeLog(30)
+    const keyFile = join(log.dir, 'checkpoint.pub.pem')
+    await writeFile(keyFile, publicKey.export({ type: 'spki', format: 'pem' }))
+    const intact = await run([log.dir, '--key', keyFile])
+    expect(intact).toMatchObject({ code: 0 })
+    expect(intact.stdout).toMatch(/30 events .* verified\nintact/)
+    const original = await lines(log.files[0]!)
+    original[4] = JSON.stringify({ ...JSON.parse(original[4]!), result: { allow: true } })
+    await writeFile(log.files[0]!, `${original.join('\n')}\n`)
+    const tampered = await run([log.dir, '--key', keyFile])
+    expect(tampered.code).toBe(1)
+    expect(tampered.stdout).toMatch(/hash_mismatch: .*decisions-.*\.jsonl:5 seq 5/)
+    await writeFile(keyFile, 'not a key')
+    expect((await run([log.dir, '--key', keyFile])).code).toBe(2)
+  })
+})
