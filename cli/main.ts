@@ -5,6 +5,7 @@ import { buildCommand } from './build.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { normalizeCommand } from './normalize.js'
+import { replayCommand } from './replay.js'
 import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
 import { verifyLogCommand } from './verify-log.js'
@@ -16,6 +17,7 @@ await yargs(hideBin(process.argv))
   .command(demoCommand)
   .command(evalCommand)
   .command(normalizeCommand)
+  .command(replayCommand)
   .command(tokenCommand)
   .command(toolchainCommand)
   .command(verifyLogCommand)

@@ -1,0 +1,73 @@
+import { writeFile } from 'node:fs/promises'
+import type { Argv, CommandModule } from 'yargs'
+import { type ReplayReport, replayLog } from '../src/index.js'
+import { runCommand } from './run-command.js'
+
+interface ReplayArgs {
+  paths: string[]
+  'bundle-store': string
+  against?: string
+  format: 'text' | 'json'
+  out?: string
+}
+
+/**
+ * `mcp-policy replay PATH...`: re-evaluate logged decisions. Against the recorded bundles every
+ * decision must reproduce (exit 0, else 1); with `--against` (what-if) it lists the flips (exit 0).
+ */
+export const replayCommand: CommandModule<object, ReplayArgs> = {
+  command: 'replay <paths..>',
+  describe: 'Re-evaluate logged decisions against their recorded bundles, or --against a candidate (what-if)',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('paths', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'log files or directories',
+      })
+      .option('bundle-store', { type: 'string', default: '.bundle-store', describe: 'bundles by digest' })
+      .option('against', { type: 'string', describe: 'candidate bundle .tar.gz (what-if)' })
+      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+      .option('out', {
+        type: 'string',
+        describe: 'write the report here instead of stdout',
+      }) as unknown as Argv<ReplayArgs>,
+  handler: (args) =>
+    runCommand(async () => {
+      const progress = process.stderr.isTTY
+        ? (n: number) => process.stderr.write(`\rreplayed ${n} decisions…`)
+        : undefined
+      const report = await replayLog(args.paths, {
+        bundleStore: args['bundle-store'],
+        against: args.against,
+        onProgress: progress,
+      })
+      if (progress) process.stderr.write('\n')
+      const text = args.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report)
+      if (args.out) await writeFile(args.out, text)
+      else process.stdout.write(text)
+      if (report.mode === 'what-if') return 0
+      return report.differences.length === 0 && Object.keys(report.missingBundles).length === 0 ? 0 : 1
+    }),
+}
+
+function renderText(report: ReplayReport): string {
+  const lines = [
+    `${report.mode}: ${report.same}/${report.events} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differences.length} differ`,
+  ]
+  for (const [digest, count] of Object.entries(report.missingBundles))
+    lines.push(`bundle ${digest} not in the store: ${count} decisions not replayed`)
+  for (const group of report.groups)
+    lines.push(
+      `  ${group.change.padEnd(10)} ${String(group.count).padStart(6)}  by ${group.by}: ${group.key}`,
+    )
+  for (const d of report.differences.slice(0, 50)) {
+    lines.push(
+      `${d.change}: seq ${d.seq} (${d.file}:${d.line}) ${d.subject ?? '?'} ${d.method ?? ''} ${d.server ?? ''}/${d.tool ?? ''}${d.masked ? ' [input was masked]' : ''}`,
+    )
+  }
+  if (report.differences.length > 50)
+    lines.push(`… ${report.differences.length - 50} more (use --format json)`)
+  return `${lines.join('\n')}\n`
+}

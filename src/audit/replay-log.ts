@@ -1,0 +1,245 @@
+import { createReadStream } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { bundleStorePath } from '../bundle/bundle-store.js'
+import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
+import { PolicyEngine } from '../engine/policy-engine.js'
+import { toMcpPolicyError } from '../errors.js'
+import type { DecisionEvent } from './decision-event.js'
+import { eventHash } from './event-hash.js'
+
+/** Options for {@link replayLog}. */
+export interface ReplayOptions {
+  /** Where bundles are kept by digest (`mcp-policy build` stores there). Default `.bundle-store`. */
+  bundleStore?: string
+  /** What-if: re-evaluate against this candidate bundle instead of each event's recorded bundle. */
+  against?: string
+  /** Verify bundle signatures when loading. */
+  verification?: BundleVerification
+  /** Called every 1,000 events (for a progress bar). */
+  onProgress?: (eventsDone: number) => void
+}
+
+/** One decision whose replay differs from the record. */
+export interface ReplayDifference {
+  decision_id: string
+  seq: number
+  file: string
+  line: number
+  server?: string
+  tool?: string
+  method?: string
+  subject?: string
+  /** `allow→deny`, `deny→allow`, `reasons` (same allow, other reasons or status), or `error`. */
+  change: 'allow→deny' | 'deny→allow' | 'reasons' | 'error'
+  recorded: unknown
+  replayed: unknown
+  /** The input had members erased before logging, so the policy saw more than the record holds. */
+  masked: boolean
+}
+
+/** The outcome of {@link replayLog}. */
+export interface ReplayReport {
+  mode: 'reproduce' | 'what-if'
+  events: number
+  same: number
+  differences: ReplayDifference[]
+  /** Events whose bundle is not in the store (reproduce mode): they cannot be replayed. */
+  missingBundles: Record<string, number>
+  /** Flips grouped for a what-if review. */
+  groups: {
+    by: 'server' | 'tool' | 'subject' | 'reason'
+    key: string
+    change: ReplayDifference['change']
+    count: number
+  }[]
+}
+
+/**
+ * Re-evaluates every recorded decision, answering non-deterministic builtins from the event's
+ * `nd_builtin_cache`. Against the recorded bundle (found by digest in the bundle store) every
+ * decision must reproduce; against a candidate bundle (what-if) the report lists what would flip.
+ * Streams the log: memory stays flat however long it is.
+ *
+ * @example
+ * ```ts
+ * const report = await replayLog(['logs/'], { bundleStore: '.bundle-store' })
+ * console.log(`${report.same}/${report.events} reproduced`)
+ * ```
+ */
+export async function replayLog(
+  paths: readonly string[],
+  options: ReplayOptions = {},
+): Promise<ReplayReport> {
+  const store = options.bundleStore ?? '.bundle-store'
+  const engines = new Map<string, PolicyEngine | undefined>()
+  const candidate = options.against
+    ? await PolicyEngine.fromBundleFile(options.against, { verification: options.verification })
+    : undefined
+  const report: ReplayReport = {
+    mode: candidate ? 'what-if' : 'reproduce',
+    events: 0,
+    same: 0,
+    differences: [],
+    missingBundles: {},
+    groups: [],
+  }
+
+  const engineFor = async (event: DecisionEvent): Promise<PolicyEngine | undefined> => {
+    if (candidate) return candidate
+    const digest = Object.values(event.bundles ?? {})[0]?.digest
+    if (!digest) return undefined
+    if (!engines.has(digest)) {
+      try {
+        engines.set(
+          digest,
+          await PolicyEngine.fromBundleFile(bundleStorePath(store, digest), {
+            verification: options.verification,
+          }),
+        )
+      } catch {
+        engines.set(digest, undefined)
+      }
+    }
+    return engines.get(digest)
+  }
+
+  for (const file of await logFiles(paths)) {
+    let line = 0
+    for await (const text of createInterface({
+      input: createReadStream(file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      line++
+      let event: DecisionEvent
+      try {
+        event = JSON.parse(text) as DecisionEvent
+      } catch {
+        continue // torn or malformed lines are verify-log's to report
+      }
+      report.events++
+      if (report.events % 1000 === 0) options.onProgress?.(report.events)
+      const engine = await engineFor(event)
+      if (!engine) {
+        const digest = Object.values(event.bundles ?? {})[0]?.digest ?? '(none)'
+        report.missingBundles[digest] = (report.missingBundles[digest] ?? 0) + 1
+        continue
+      }
+      const replayed = evaluate(engine, event, candidate !== undefined)
+      if (sameJson(replayed, event.result)) {
+        report.same++
+        continue
+      }
+      report.differences.push(describeDifference(event, file, line, replayed))
+    }
+  }
+  report.groups = groupDifferences(report.differences)
+  return report
+}
+
+function evaluate(engine: PolicyEngine, event: DecisionEvent, whatIf: boolean): unknown {
+  // What-if may reach builtins the recorded policy never called: compute those fresh.
+  const options = {
+    replay: event.nd_builtin_cache ?? {},
+    onReplayMiss: whatIf ? ('compute' as const) : ('fail' as const),
+  }
+  if (event.path === 'mcp/decision') return engine.decide(event.input, options).decision
+  if (event.path === 'mcp/response') return engine.judgeResponse(event.input, options).judgement
+  try {
+    return engine.evaluate(event.path, event.input, options).result
+  } catch (err) {
+    const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
+    return { error: error.code, message: error.message }
+  }
+}
+
+function describeDifference(
+  event: DecisionEvent,
+  file: string,
+  line: number,
+  replayed: unknown,
+): ReplayDifference {
+  const input = (event.input ?? {}) as {
+    server?: { id?: string }
+    mcp?: { method?: string; tool?: { name?: string } }
+    subject?: { id?: string }
+  }
+  const recordedAllow = (event.result as { allow?: unknown })?.allow
+  const replayedAllow = (replayed as { allow?: unknown })?.allow
+  const errorReplay = ((replayed as { reasons?: { code?: string }[] })?.reasons ?? []).some((r) =>
+    r.code?.startsWith('ERR_'),
+  )
+  let change: ReplayDifference['change'] = 'reasons'
+  if (errorReplay) change = 'error'
+  else if (recordedAllow === true && replayedAllow === false) change = 'allow→deny'
+  else if (recordedAllow === false && replayedAllow === true) change = 'deny→allow'
+  return {
+    decision_id: event.decision_id,
+    seq: event.seq,
+    file,
+    line,
+    server: input.server?.id,
+    tool: input.mcp?.tool?.name,
+    method: input.mcp?.method,
+    subject: input.subject?.id,
+    change,
+    recorded: event.result,
+    replayed,
+    masked: (event.erased ?? []).length > 0,
+  }
+}
+
+function groupDifferences(differences: readonly ReplayDifference[]): ReplayReport['groups'] {
+  const counts = new Map<string, ReplayReport['groups'][number]>()
+  const bump = (
+    by: ReplayReport['groups'][number]['by'],
+    key: string | undefined,
+    change: ReplayDifference['change'],
+  ) => {
+    const id = `${by}\0${key ?? '(none)'}\0${change}`
+    const entry = counts.get(id) ?? { by, key: key ?? '(none)', change, count: 0 }
+    entry.count++
+    counts.set(id, entry)
+  }
+  for (const d of differences) {
+    bump('server', d.server, d.change)
+    bump('tool', d.tool ? `${d.server ?? '?'}/${d.tool}` : d.method, d.change)
+    bump('subject', d.subject, d.change)
+    const reasons = ((d.replayed as { reasons?: { code?: string }[] })?.reasons ?? [])
+      .map((r) => r.code)
+      .join(',')
+    bump('reason', reasons || '(allowed)', d.change)
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count)
+}
+
+// Compare as canonical JSON: key order and number spelling never count as a difference.
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return eventHash({ v: a }) === eventHash({ v: b })
+  } catch {
+    return false
+  }
+}
+
+async function logFiles(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = []
+  for (const path of paths) {
+    let isDirectory: boolean
+    try {
+      isDirectory = (await stat(path)).isDirectory()
+    } catch (err) {
+      throw toMcpPolicyError(err, 'ERR_LOG_READ_FAILED', `cannot read ${path}`)
+    }
+    if (isDirectory)
+      files.push(
+        ...(await readdir(path))
+          .filter((f) => f.endsWith('.jsonl'))
+          .sort()
+          .map((f) => join(path, f)),
+      )
+    else files.push(path)
+  }
+  return files
+}
