@@ -5,7 +5,7 @@ import { CompactSign, type CryptoKey, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { CheckpointPayload, DecisionEvent, DecisionRecord } from './decision-event.js'
 import { erasePointers } from './erase-pointers.js'
-import { eventHash, genesisHash } from './event-hash.js'
+import { canonicalEventLine, genesisHash } from './event-hash.js'
 
 /** How an append is made durable before it is acknowledged. */
 export type Durability = 'sync' | 'batch' | 'async'
@@ -146,8 +146,11 @@ export class DecisionLog {
       prev: this.#head,
     }
     let event: DecisionEvent
+    let line: string
     try {
-      event = { ...unhashed, hash: eventHash(unhashed) }
+      const serialized = canonicalEventLine(unhashed)
+      event = { ...unhashed, hash: serialized.hash }
+      line = `${serialized.line}\n`
     } catch (err) {
       return Promise.reject(
         toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED', 'decision cannot be serialized for the log'),
@@ -155,7 +158,6 @@ export class DecisionLog {
     }
     this.#seq = event.seq
     this.#head = event.hash
-    const line = `${JSON.stringify(event)}\n`
     const durable = new Promise<void>((resolve, reject) =>
       this.#queue.push({ seq: event.seq, hash: event.hash, line, resolve, reject }),
     )

@@ -21,6 +21,37 @@ export function eventHash(eventWithoutHash: Record<string, unknown>): string {
   return createHash('sha256').update(canonical).digest('hex')
 }
 
+/**
+ * Serializes an event for the log in one pass: the RFC 8785 canonical JSON of the event without
+ * `hash`, hashed, with `,"hash":"…"` added before the closing brace. The line is what was hashed
+ * plus the hash, so a verifier can check it from the text without re-canonicalizing.
+ */
+export function canonicalEventLine(eventWithoutHash: Record<string, unknown>): {
+  line: string
+  hash: string
+} {
+  const canonical = canonicalize(eventWithoutHash)
+  if (canonical === undefined || !canonical.endsWith('}'))
+    throw new TypeError('event cannot be canonicalized')
+  const hash = createHash('sha256').update(canonical).digest('hex')
+  return { line: `${canonical.slice(0, -1)},"hash":"${hash}"}`, hash }
+}
+
+/**
+ * The fast check of a line written by {@link canonicalEventLine}: true when the text before the
+ * trailing `,"hash":"…"}` hashes to that hash. False means "check the slow way" (the line may be a
+ * re-serialized but faithful copy), never "tampered" by itself.
+ */
+export function lineHashMatches(line: string, hash: string): boolean {
+  const suffix = `,"hash":"${hash}"}`
+  if (!line.endsWith(suffix)) return false
+  return (
+    createHash('sha256')
+      .update(`${line.slice(0, -suffix.length)}}`)
+      .digest('hex') === hash
+  )
+}
+
 /** The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together. */
 export function genesisHash(chain: string): string {
   return createHash('sha256').update(`mcp-policy/decision-log/v1/genesis:${chain}`).digest('hex')

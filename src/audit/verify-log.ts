@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { type CryptoKey, compactVerify, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { CheckpointPayload, DecisionEvent } from './decision-event.js'
-import { eventHash, genesisHash } from './event-hash.js'
+import { eventHash, genesisHash, lineHashMatches } from './event-hash.js'
 
 /** Kinds of evidence {@link verifyLog} reports. */
 export type LogFindingKind =
@@ -211,11 +211,14 @@ async function verifyChain(
           message: 'prev does not name the previous event (a record inserted or replaced)',
         })
       }
-      let actual: string
-      try {
-        actual = eventHash(event as unknown as Record<string, unknown>)
-      } catch {
-        actual = ''
+      // Fast path: the line is the canonical text that was hashed; else re-canonicalize the event.
+      let actual = typeof event.hash === 'string' && lineHashMatches(text, event.hash) ? event.hash : ''
+      if (!actual) {
+        try {
+          actual = eventHash(event as unknown as Record<string, unknown>)
+        } catch {
+          actual = ''
+        }
       }
       if (actual !== event.hash)
         findings.push({

@@ -1,0 +1,92 @@
+/**
+ * Decision-log benchmark (`npm run bench`): append in batch mode, then streamed verify and replay
+ * of the same log, reporting events/s and peak RSS (constant memory is the point for verify/replay).
+ * Not a test. `BENCH_LOG_EVENTS` sets the log size (default 1,000,000).
+ */
+
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildBundle, DecisionLog, PolicyEngine, replayLog, verifyLog } from '../../src/index.js'
+import { packageRoot } from '../../src/package-root.js'
+
+const events = Number(process.env.BENCH_LOG_EVENTS ?? 1_000_000)
+const root = packageRoot()
+const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-bench-'))
+const store = join(dir, 'store')
+const built = await buildBundle({
+  bundleDir: join(root, 'bundles/default'),
+  regoDir: join(root, 'rego'),
+  out: join(dir, 'b.tar.gz'),
+  bundleStore: store,
+})
+const engine = await PolicyEngine.fromBundleFile(built.path)
+const input = JSON.parse(await readFile(join(root, 'test/fixtures/tools-call.json'), 'utf8'))
+const outcome = engine.decide(input)
+const bundles = {
+  [outcome.bundle!.name]: { revision: outcome.bundle!.revision, digest: outcome.bundle!.digest },
+}
+const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+
+let peakRss = 0
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+}, 50)
+const rows: string[] = []
+async function phase(name: string, run: () => Promise<void>) {
+  globalThis.gc?.()
+  peakRss = process.memoryUsage().rss
+  const start = process.hrtime.bigint()
+  await run()
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  rows.push(
+    `| ${name} | ${Math.round(events / seconds).toLocaleString('en-US')} | ${seconds.toFixed(1)} | ${(peakRss / 2 ** 20).toFixed(0)} |`,
+  )
+}
+
+const logDir = join(dir, 'log')
+await phase('append, batch mode (group commit, fsync per batch, checkpoint every 1,000)', async () => {
+  const log = await DecisionLog.open({
+    dir: logDir,
+    durability: 'batch',
+    signingKey: privateKey,
+    checkpointEvery: 1000,
+  })
+  // A bounded window of in-flight appends, as from a PDP serving concurrent requests.
+  let inflight: Promise<unknown>[] = []
+  for (let i = 0; i < events; i++) {
+    inflight.push(
+      log.append({
+        path: 'mcp/decision',
+        input,
+        result: outcome.decision,
+        bundles,
+        metrics: outcome.metrics,
+        nd_builtin_cache: outcome.ndBuiltinCache,
+      }),
+    )
+    if (inflight.length >= 256) {
+      await Promise.all(inflight)
+      inflight = []
+    }
+  }
+  await Promise.all(inflight)
+  await log.close()
+})
+await phase('verify-log (hashes, chain, checkpoints), streamed', async () => {
+  const report = await verifyLog([logDir], { key: publicKey })
+  if (!report.intact) throw new Error(`bench log not intact: ${report.findings[0]?.message}`)
+})
+await phase('replay against the recorded bundle, streamed, one core', async () => {
+  const report = await replayLog([logDir], { bundleStore: store })
+  if (report.same !== events) throw new Error(`replay reproduced ${report.same}/${events}`)
+})
+clearInterval(sampler)
+console.log(
+  `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${events.toLocaleString('en-US')} events of ~2 KB (test/fixtures/tools-call.json)\n`,
+)
+console.log('| phase | events/s | seconds | peak RSS MiB |')
+console.log('| --- | ---: | ---: | ---: |')
+for (const row of rows) console.log(row)
+await rm(dir, { recursive: true, force: true })
