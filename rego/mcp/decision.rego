@@ -1,12 +1,20 @@
 # METADATA
-# title: MCP decision (minimal deny-by-default policy)
+# title: MCP reference policy
 # description: |
-#   Judges one normalized MCP request (input document v1). Everything is denied unless a rule
-#   below grants it, and every deny carries at least one reason. The full reference policy
-#   replaces this file; the decision shape stays.
+#   Judges one normalized MCP request (input document v1) at entrypoint mcp/decision and one tool
+#   result at entrypoint mcp/response. Everything is denied unless a rule grants it, and every
+#   deny carries at least one reason whose code comes from the METADATA of the rule that denies.
+#   Data: bundles/default/data.json (data.mcp_data).
 package mcp
 
-# Methods every authenticated caller may use: session lifecycle, keep-alive and listings.
+import data.mcp.access
+import data.mcp.arguments
+import data.mcp.dlp
+import data.mcp.lib
+import data.mcp.masking
+
+# Methods every authenticated caller may use: session lifecycle, keep-alive and listings
+# (tools/list is filtered by obligations.visible_tools).
 lifecycle_methods := {
 	"initialize",
 	"ping",
@@ -16,6 +24,15 @@ lifecycle_methods := {
 	"prompts/list",
 }
 
+# Methods that name a target the access rules judge.
+target_methods := {
+	"tools/call": "tool",
+	"resources/read": "resource",
+	"resources/subscribe": "resource",
+	"resources/unsubscribe": "resource",
+	"prompts/get": "prompt",
+}
+
 # METADATA
 # title: Decision v1
 # description: The decision returned at entrypoint mcp/decision.
@@ -23,69 +40,91 @@ decision := {
 	"allow": allow,
 	"status": status,
 	"reasons": reasons,
-	"obligations": {},
+	"obligations": obligations,
 }
+
+# METADATA
+# title: Response judgement v1
+# description: The judgement returned at entrypoint mcp/response (a tool result before the model sees it).
+response := dlp.judgement
 
 default allow := false
 
 allow if {
-	input.subject.authenticated == true
-	granted
-	count(deny_reasons) == 0
+	authenticated
+	method_permitted
+	count(deny) == 0
+}
+
+authenticated if input.subject.authenticated == true
+
+method_permitted if input.mcp.method in lifecycle_methods
+
+method_permitted if startswith(input.mcp.method, "notifications/")
+
+# Responses the client sends to server-initiated requests (sampling, elicitation, roots).
+method_permitted if {
+	input.mcp.kind == "response"
+	not input.mcp.method
+}
+
+method_permitted if {
+	target_methods[input.mcp.method]
+	count(access.requested) == 1
 }
 
 status := 200 if allow
 
 else := 401 if not authenticated
 
+else := 401 if only_step_up
+
 else := 403
 
-reasons := [r | some r in deny_reasons] if not allow
-
-else := []
-
-authenticated if input.subject.authenticated == true
-
-granted if input.mcp.method in lifecycle_methods
-
-granted if startswith(input.mcp.method, "notifications/")
-
-# A tools/call is granted when one of the caller's roles has, for this server, a tool pattern in
-# data.mcp_data.tool_grants[role][server id] that matches the tool name.
-granted if {
-	input.mcp.method == "tools/call"
-	some role in input.subject.roles
-	some pattern in data.mcp_data.tool_grants[role][input.server.id]
-	tool_matches(pattern, input.mcp.tool.name)
+# RFC 9470: a request that fails only for want of a fresh, stronger authentication is a 401.
+only_step_up if {
+	count(deny) > 0
+	every reason in deny { reason.code == "step_up_required" }
 }
 
-# A pattern is an exact tool name, or a prefix followed by "*". Matched with native string
-# builtins: glob.match would compile a regular expression on every call.
-tool_matches(pattern, name) if pattern == name
+reasons := [] if allow
 
-tool_matches(pattern, name) if {
-	endswith(pattern, "*")
-	startswith(name, trim_suffix(pattern, "*"))
-}
-
-deny_reasons contains {"code": "unauthenticated", "message": "a verified identity is required"} if {
-	not authenticated
-}
-
-deny_reasons contains reason if {
-	authenticated
-	not granted
-	reason := {
-		"code": "not_granted",
-		"message": sprintf("no grant allows %s", [subject_of_request]),
-	}
-}
-
-subject_of_request := sprintf("tools/call of %s/%s", [input.server.id, input.mcp.tool.name]) if {
-	input.mcp.method == "tools/call"
-} else := input.mcp.method
+else := sort(deny)
 
 # METADATA
-# title: Response judgement v1
-# description: The judgement returned at entrypoint mcp/response (a tool result before the model sees it).
-response := {"allow": true, "redactions": [], "reasons": []}
+# title: Authentication required
+# description: The request carries no verified identity.
+# custom:
+#   code: unauthenticated
+deny contains lib.reason(rego.metadata.rule(), detail) if {
+	not authenticated
+	detail := object.get(input.subject, ["reason", "message"], "a verified identity is required")
+}
+
+# METADATA
+# title: Method not allowed
+# description: The method is not one this policy permits, or it lacks the target it must name.
+# custom:
+#   code: method_not_allowed
+deny contains lib.reason(rego.metadata.rule(), detail) if {
+	authenticated
+	not method_permitted
+	detail := concat("", ["method '", object.get(input.mcp, "method", "(none)"), "' is not allowed"])
+}
+
+deny contains reason if {
+	authenticated
+	input.mcp.method != "tools/list"
+	some [_, reason] in access.denial
+}
+
+deny contains reason if {
+	authenticated
+	some reason in arguments.violation
+}
+
+obligations["visible_tools"] := access.visible_tools if allow
+
+obligations["redact"] := sort(masking.redact) if count(masking.redact) > 0
+
+obligations["require_approval"] := access.approval if allow

@@ -1,0 +1,163 @@
+# METADATA
+# title: Argument constraints of tools/call
+# description: |
+#   Per-tool constraints from data (data.mcp_data.servers[server].tools[tool].arguments[name]):
+#   path prefixes allowed and denied (after ".." normalisation), URL host allowlist, read-only
+#   SQL, numeric bounds and string patterns. A constraint applies to an argument that is present;
+#   an array argument is checked element by element.
+package mcp.arguments
+
+import data.mcp.lib
+
+constraints := data.mcp_data.servers[input.server.id].tools[input.mcp.tool.name].arguments if {
+	input.mcp.method == "tools/call"
+}
+
+# [argument name, constraint, value] for every present argument that has a constraint.
+checked contains [name, constraint, value] if {
+	some name, constraint in constraints
+	argument := input.mcp.tool.arguments[name]
+	some value in values(argument)
+}
+
+values(argument) := argument if is_array(argument)
+
+values(argument) := [argument] if not is_array(argument)
+
+label(name) := concat("", ["argument '", name, "'"])
+
+# METADATA
+# title: Path not allowed
+# description: |
+#   A path argument must normalize (absolute, no ".." above the root) to a location under one of
+#   path_prefixes and under none of denied_path_prefixes.
+# custom:
+#   code: argument_path_denied
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, value] in checked
+	problem := path_problem(constraint, value)
+	detail := concat("", [label(name), " ", problem])
+}
+
+path_problem(constraint, value) := "is not a string" if {
+	path_constrained(constraint)
+	not is_string(value)
+}
+
+path_problem(constraint, value) := "is not an absolute path inside the root" if {
+	path_constrained(constraint)
+	is_string(value)
+	not lib.normalize_path(value)
+}
+
+path_problem(constraint, value) := concat("", ["resolves to ", path, ", outside the allowed prefixes"]) if {
+	prefixes := constraint.path_prefixes
+	path := lib.normalize_path(value)
+	not path_allowed(prefixes, path)
+}
+
+path_problem(constraint, value) := concat("", ["resolves to ", path, ", under a denied prefix"]) if {
+	path := lib.normalize_path(value)
+	some prefix in constraint.denied_path_prefixes
+	lib.path_under(path, prefix)
+}
+
+path_constrained(constraint) if constraint.path_prefixes
+
+path_constrained(constraint) if constraint.denied_path_prefixes
+
+path_allowed(prefixes, path) if {
+	some prefix in prefixes
+	lib.path_under(path, prefix)
+}
+
+# METADATA
+# title: URL host not allowed
+# description: |
+#   A URL argument must be absolute, use a scheme in url_schemes (default https) and name a host
+#   in url_hosts (exact, or "*.example.com" for subdomains).
+# custom:
+#   code: argument_host_denied
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, value] in checked
+	constraint.url_hosts
+	not url_allowed(constraint, value)
+	detail := concat("", [label(name), " is not an allowed URL: ", json.marshal(value)])
+}
+
+url_allowed(constraint, url) if {
+	is_string(url)
+	lib.url_scheme(url) in object.get(constraint, "url_schemes", ["https"])
+	host := lib.url_host(url)
+	some pattern in constraint.url_hosts
+	lib.host_matches(pattern, host)
+}
+
+# METADATA
+# title: SQL is not read-only
+# description: |
+#   With sql_read_only, a query must be one SELECT, WITH, EXPLAIN or SHOW statement (one trailing
+#   semicolon at most) without data-changing keywords.
+# custom:
+#   code: argument_sql_not_read_only
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, value] in checked
+	constraint.sql_read_only == true
+	not read_only_sql(value)
+	detail := concat("", [label(name), " is not a single read-only statement"])
+}
+
+read_only_sql(query) if {
+	is_string(query)
+	statement := trim_suffix(trim_space(query), ";")
+	regex.match(`(?is)^\s*(select|with|explain|show)\b`, statement)
+	not contains(statement, ";")
+	not regex.match(`(?i)\b(insert|update|delete|merge|upsert|drop|alter|create|truncate|grant|revoke|copy|call|exec|execute|into|attach|detach|pragma|vacuum|lock|set|load|handler|rename)\b`, statement)
+}
+
+# METADATA
+# title: Number out of range
+# description: A numeric argument must be a number within [minimum, maximum] where those are given.
+# custom:
+#   code: argument_out_of_range
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, value] in checked
+	problem := range_problem(constraint, value)
+	detail := concat("", [label(name), " ", problem])
+}
+
+range_problem(constraint, value) := "is not a number" if {
+	numeric(constraint)
+	not is_number(value)
+}
+
+range_problem(constraint, value) := concat("", ["is below the minimum ", json.marshal(constraint.minimum)]) if {
+	is_number(value)
+	value < constraint.minimum
+}
+
+range_problem(constraint, value) := concat("", ["is above the maximum ", json.marshal(constraint.maximum)]) if {
+	is_number(value)
+	value > constraint.maximum
+}
+
+numeric(constraint) if is_number(constraint.minimum)
+
+numeric(constraint) if is_number(constraint.maximum)
+
+# METADATA
+# title: String does not match its pattern
+# description: A string argument must match the constraint's pattern (RE2; anchor it with ^ and $).
+# custom:
+#   code: argument_pattern_mismatch
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, value] in checked
+	constraint.pattern
+	not pattern_matches(constraint.pattern, value)
+	detail := concat("", [label(name), " does not match ", constraint.pattern])
+}
+
+pattern_matches(pattern, value) if {
+	is_string(value)
+	regex.match(pattern, value)
+}

@@ -1,0 +1,151 @@
+# METADATA
+# title: Data-leak prevention for tool results (entrypoint mcp/response)
+# description: |
+#   Scans the text of a tool result (content[].text, content[].resource.text and every string in
+#   structuredContent) for secrets and personal data, and redacts or blocks each finding by the
+#   action data.mcp_data.dlp.actions[destination][classification] gives its kind or category.
+#   Input: rego/schemas/response-input.json. An unknown destination counts as "public" and an
+#   unknown server as "restricted", so gaps in data fail closed.
+# scope: package
+# schemas:
+#   - input: {"type": "object", "properties": {"request": {"type": "object", "properties": {"server": {"type": "object", "properties": {"id": {"type": "string"}}}}}, "result": {"type": "object", "properties": {"content": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}, "text": {"type": "string"}, "resource": {"type": "object", "properties": {"text": {"type": "string"}}}}}}, "structuredContent": {}}}, "destination": {"type": "object", "properties": {"model": {"type": "string"}}}}}
+package mcp.dlp
+
+import data.mcp.lib
+
+# Detectors: kind -> category, a cheap literal hint that must occur before the regular expression
+# runs, and the RE2 pattern. Card numbers must also pass the Luhn check.
+detectors := {
+	"private_key": {
+		"category": "secret",
+		"hint": "PRIVATE KEY-----",
+		"pattern": `-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----`,
+	},
+	"aws_access_key": {
+		"category": "secret",
+		"hint": "",
+		"pattern": `\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`,
+	},
+	"jwt": {
+		"category": "secret",
+		"hint": "eyJ",
+		"pattern": `\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`,
+	},
+	"card_number": {
+		"category": "payment_card",
+		"hint": "",
+		"pattern": `\b\d(?:[ -]?\d){12,18}\b`,
+	},
+	"email": {
+		"category": "pii",
+		"hint": "@",
+		"pattern": `\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b`,
+	},
+	"phone": {
+		"category": "pii",
+		"hint": "",
+		"pattern": `(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\b\d{3})[ .-]\d{3}[ .-]\d{4}\b|\+\d{8,14}\b`,
+	},
+}
+
+default destination := "public"
+
+destination := input.destination.model
+
+default classification := "restricted"
+
+classification := data.mcp_data.servers[input.request.server.id].classification
+
+# [JSON pointer, text] for every string of the result the scan covers.
+texts contains [concat("", ["/content/", format_int(i, 10), "/text"]), item.text] if {
+	some i, item in input.result.content
+	is_string(item.text)
+}
+
+texts contains [concat("", ["/content/", format_int(i, 10), "/resource/text"]), item.resource.text] if {
+	some i, item in input.result.content
+	is_string(item.resource.text)
+}
+
+texts contains [concat("", ["/structuredContent", lib.json_pointer(path)]), value] if {
+	walk(input.result.structuredContent, [path, value])
+	is_string(value)
+}
+
+findings contains {"pointer": pointer, "kind": kind, "match": match} if {
+	some [pointer, text] in texts
+	some kind, detector in detectors
+	contains(text, detector.hint)
+	some found in regex.find_all_string_submatch_n(detector.pattern, text, -1)
+	match := found[0]
+	confirmed(kind, match)
+}
+
+confirmed(kind, _) if kind != "card_number"
+
+confirmed("card_number", match) if {
+	digits := replace(replace(match, " ", ""), "-", "")
+	count(digits) >= 13
+	lib.luhn_valid(digits)
+}
+
+# The action for a kind: the kind's own entry, else its category's, else deny.
+action(kind) := chosen if {
+	chosen := data.mcp_data.dlp.actions[destination][classification][kind]
+} else := chosen if {
+	chosen := data.mcp_data.dlp.actions[destination][classification][detectors[kind].category]
+} else := "deny"
+
+blocked contains finding if {
+	some finding in findings
+	action(finding.kind) == "deny"
+}
+
+redacted contains finding if {
+	some finding in findings
+	action(finding.kind) == "redact"
+}
+
+where := concat("", [
+	"server classification '", classification,
+	"', destination '", destination, "'",
+])
+
+# METADATA
+# title: Sensitive data blocked
+# description: The tool result carries data that this destination may not receive from this server.
+# custom:
+#   code: sensitive_data_blocked
+block_reasons contains lib.reason(rego.metadata.rule(), detail) if {
+	some kind in {finding.kind | some finding in blocked}
+	pointers := {finding.pointer | some finding in blocked; finding.kind == kind}
+	detail := concat("", [kind, " at ", concat(", ", pointers), " (", where, ")"])
+}
+
+# METADATA
+# title: Sensitive data redacted
+# description: The tool result carried data that was masked before it reaches the model.
+# custom:
+#   code: sensitive_data_redacted
+redact_reasons contains lib.reason(rego.metadata.rule(), detail) if {
+	some kind in {finding.kind | some finding in redacted}
+	pointers := {finding.pointer | some finding in redacted; finding.kind == kind}
+	detail := concat("", [kind, " at ", concat(", ", pointers), " (", where, ")"])
+}
+
+redactions contains {"path": pointer, "replacement": strings.replace_n(replacements, text)} if {
+	some [pointer, text] in texts
+	replacements := {match: label |
+		some match in {finding.match | some finding in redacted; finding.pointer == pointer}
+		kinds := {finding.kind | some finding in redacted; finding.pointer == pointer; finding.match == match}
+		label := concat("", ["[REDACTED:", concat(",", kinds), "]"])
+	}
+	count(replacements) > 0
+}
+
+# METADATA
+# title: Response judgement
+# description: Blocks a result with any finding whose action is deny; otherwise allows it with redactions.
+judgement := {"allow": false, "redactions": [], "reasons": sort(block_reasons)} if {
+	count(blocked) > 0
+} else := {"allow": true, "redactions": sort(redactions), "reasons": sort(redact_reasons)}

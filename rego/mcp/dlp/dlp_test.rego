@@ -1,0 +1,87 @@
+package mcp.dlp_test
+
+import data.mcp.dlp
+import data.mcp.fixtures_test as fx
+
+aws_key := "AKIAIOSFODNN7EXAMPLE"
+
+jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+private_key := "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----"
+
+judge(server_id, destination, result) := judgement if {
+	judgement := dlp.judgement with input as {"request": {"server": {"id": server_id}}, "result": result, "destination": {"model": destination}}
+		with data.mcp_data as fx.policy_data
+}
+
+text(t) := {"content": [{"type": "text", "text": t}]}
+
+test_clean_result if {
+	judge("github", "public", text("nothing to see")) == {"allow": true, "redactions": [], "reasons": []}
+}
+
+test_detectors if {
+	found := {f.kind | some f in dlp.findings} with input as {"result": text(concat(" ", [
+		aws_key, jwt, private_key,
+		"card 4111 1111 1111 1111 and 4111-1111-1111-1112",
+		"mail bob@example.com", "call (415) 555-0132 or +4915112345678",
+	]))}
+	found == {"aws_access_key", "jwt", "private_key", "card_number", "email", "phone"}
+}
+
+test_card_numbers_need_luhn if {
+	found := {f.match | some f in dlp.findings; f.kind == "card_number"} with input as {"result": text("4111111111111112 5555555555554444")}
+	found == {"5555555555554444"}
+}
+
+test_secret_to_public_model_from_internal_server_is_blocked if {
+	j := judge("github", "public", text(concat("", ["key ", aws_key])))
+	j.allow == false
+	j.reasons == [{"code": "sensitive_data_blocked", "message": "Sensitive data blocked: aws_access_key at /content/0/text (server classification 'internal', destination 'public')"}]
+}
+
+test_pii_to_public_model_is_redacted if {
+	j := judge("github", "public", text("write to bob@example.com or alice@example.org"))
+	j.allow == true
+	j.redactions == [{"path": "/content/0/text", "replacement": "write to [REDACTED:email] or [REDACTED:email]"}]
+	j.reasons == [{"code": "sensitive_data_redacted", "message": "Sensitive data redacted: email at /content/0/text (server classification 'internal', destination 'public')"}]
+}
+
+test_internal_model_allows_pii_and_redacts_secrets if {
+	j := judge("github", "internal", {
+		"content": [
+			{"type": "text", "text": "bob@example.com"},
+			{"type": "resource", "resource": {"uri": "x://y", "text": concat("", ["id=", aws_key])}},
+		],
+		"structuredContent": {"users": [{"email": "bob@example.com", "key": aws_key}]},
+	})
+	j.allow == true
+	j.redactions == [
+		{"path": "/content/1/resource/text", "replacement": "id=[REDACTED:aws_access_key]"},
+		{"path": "/structuredContent/users/0/key", "replacement": "[REDACTED:aws_access_key]"},
+	]
+}
+
+test_kind_override_beats_category if {
+	j := judge("github", "internal", text(jwt))
+	j.allow == false
+	j.reasons[0].code == "sensitive_data_blocked"
+}
+
+test_unknown_destination_and_server_fail_closed if {
+	j := dlp.judgement with input as {"request": {"server": {"id": "unlisted"}}, "result": text("bob@example.com")}
+		with data.mcp_data as fx.policy_data
+	j.allow == false
+	j.reasons[0].message == "Sensitive data blocked: email at /content/0/text (server classification 'restricted', destination 'public')"
+}
+
+test_public_server_redacts_everything_for_public_model if {
+	j := judge("fetch", "public", text(concat(" ", [private_key, "4111 1111 1111 1111"])))
+	j.allow == true
+	j.redactions == [{"path": "/content/0/text", "replacement": "[REDACTED:private_key] [REDACTED:card_number]"}]
+}
+
+test_overlapping_kinds_share_one_label if {
+	j := judge("fetch", "public", text("+14155550132"))
+	j.redactions == [{"path": "/content/0/text", "replacement": "[REDACTED:phone]"}]
+}

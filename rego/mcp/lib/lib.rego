@@ -1,0 +1,135 @@
+# METADATA
+# title: Shared helpers of the reference MCP policy
+# description: |
+#   Pure functions: they take arguments and never read input or data, so every policy package
+#   can use them and they can be tested on their own.
+package mcp.lib
+
+# METADATA
+# title: Reason from annotations
+# description: |
+#   A reason {code, message} built from a rule's METADATA (rego.metadata.rule()): the code is
+#   custom.code, the message the title followed by the specifics of this request.
+reason(meta, detail) := {
+	"code": meta.custom.code,
+	"message": concat(": ", [meta.title, detail]),
+}
+
+# METADATA
+# title: Name pattern
+# description: |
+#   A pattern is "*" (anything), an exact name, or a prefix followed by "*". Matched with native
+#   string builtins: glob.match would compile a regular expression on every call in WebAssembly.
+name_matches("*", _)
+
+name_matches(pattern, name) if pattern == name
+
+name_matches(pattern, name) if {
+	endswith(pattern, "*")
+	startswith(name, trim_suffix(pattern, "*"))
+}
+
+# METADATA
+# title: Any pattern matches
+any_name_matches(patterns, name) if {
+	some pattern in patterns
+	name_matches(pattern, name)
+}
+
+# METADATA
+# title: Normalized absolute path
+# description: |
+#   Resolves "." and ".." segments and repeated or back slashes of an absolute path. Undefined
+#   for a relative path and for one whose ".." climb above the root, so a caller can never mistake
+#   an escaping path for an allowed one.
+normalize_path(path) := normalized if {
+	unified := replace(path, "\\", "/")
+	startswith(unified, "/")
+	segments := [s | some s in split(unified, "/"); s != ""; s != "."]
+	steps := [step | some s in segments; step := path_step(s)]
+	depths := [depth | some i, _ in steps; depth := sum(array.slice(steps, 0, i + 1))]
+	every depth in depths { depth >= 0 }
+	kept := [s |
+		some i, s in segments
+		s != ".."
+		not cancelled_later(depths, i)
+	]
+	normalized := concat("/", array.concat([""], kept))
+}
+
+path_step("..") := -1
+
+path_step(s) := 1 if s != ".."
+
+# A segment at position i is removed when a later ".." takes the depth below its own.
+cancelled_later(depths, i) if {
+	some j, depth in depths
+	j > i
+	depth < depths[i]
+}
+
+# METADATA
+# title: Path under a prefix
+# description: |
+#   True when a normalized path is the prefix directory itself or lies below it ("/srv/data"
+#   and "/srv/data/" both cover "/srv/data/x" but not "/srv/database").
+path_under(path, prefix) if path == trim_suffix(prefix, "/")
+
+path_under(path, prefix) if startswith(path, concat("", [trim_suffix(prefix, "/"), "/"]))
+
+# METADATA
+# title: Host of an absolute URL
+# description: |
+#   The lower-cased host of scheme://[userinfo@]host[:port]/..., without a trailing dot.
+#   Backslashes end the authority as they do in WHATWG URL parsing, so
+#   "https://evil.example\@good.example" yields evil.example.
+url_host(url) := host if {
+	matches := regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#\\]*@)?(\[[^\]/?#\\]*\]|[^:/?#\\]*)`, url, 1)
+	raw := matches[0][1]
+	raw != ""
+	host := trim_suffix(lower(raw), ".")
+}
+
+# METADATA
+# title: Lower-cased URL scheme
+url_scheme(url) := lower(substring(url, 0, indexof(url, ":"))) if indexof(url, ":") > 0
+
+# METADATA
+# title: Host pattern
+# description: An exact host, or "*.example.com" for any subdomain of example.com (not itself).
+host_matches(pattern, host) if pattern == host
+
+host_matches(pattern, host) if {
+	startswith(pattern, "*.")
+	endswith(host, trim_prefix(pattern, "*"))
+}
+
+# METADATA
+# title: Luhn check
+# description: True when a string of digits passes the Luhn checksum (payment card numbers).
+luhn_valid(digits) if {
+	reversed := strings.reverse(digits)
+	values := [v | some i, c in split(reversed, ""); v := luhn_value(i, to_number(c))]
+	sum(values) % 10 == 0
+}
+
+luhn_value(i, d) := d if i % 2 == 0
+
+luhn_value(i, d) := 2 * d if {
+	i % 2 == 1
+	d < 5
+}
+
+luhn_value(i, d) := (2 * d) - 9 if {
+	i % 2 == 1
+	d >= 5
+}
+
+# METADATA
+# title: JSON pointer of a path
+# description: RFC 6901 pointer for a walk() path (array indices and object keys).
+json_pointer(path) := concat("", [s | some segment in path; s := concat("", ["/", pointer_segment(segment)])])
+
+pointer_segment(segment) := format_int(segment, 10) if is_number(segment)
+
+pointer_segment(segment) := replace(replace(segment, "~", "~0"), "/", "~1") if is_string(segment)
