@@ -191,6 +191,9 @@ async function listen(
     requestTimeout: limits.requestTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the request and header timeouts only this often (default 30 s): check often enough
+    // that a slowloris client is cut off close to the configured bound.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   }
   const server: Server = config.tls
     ? createHttpsServer(

@@ -17,6 +17,12 @@ export const opaDataRoute: Route = async (req, res, url, context) => {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new McpPolicyError('ERR_PDP_BODY_INVALID', 'body must be a JSON object {"input": …}')
   if (!context.ready()) throw new McpPolicyError('ERR_PDP_NOT_READY', 'no bundle loaded yet')
+  const entrypoints = context.service.engine.entrypoints
+  if (!entrypoints.includes(path))
+    throw new McpPolicyError(
+      'ERR_PDP_NOT_FOUND',
+      `${path} is not an entrypoint of the loaded bundle (entrypoints: ${entrypoints.join(', ')})`,
+    )
   const { decision_id, result } = await context.service.evaluatePath(
     path,
     (body as { input?: unknown }).input,
