@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import { type ReplayReport, renderReplayHtml, replayLog } from '../src/index.js'
+import { ProgressBar } from './progress-bar.js'
 import { runCommand } from './run-command.js'
 
 interface ReplayArgs {
@@ -39,15 +40,16 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       }) as unknown as Argv<ReplayArgs>,
   handler: (args) =>
     runCommand(async () => {
-      const progress = process.stderr.isTTY
-        ? (n: number) => process.stderr.write(`\rreplayed ${n} decisions…`)
+      // Only a terminal gets a bar: piped or captured stderr stays free of control characters.
+      const bar = process.stderr.isTTY
+        ? new ProgressBar(process.stderr, { label: 'replaying', unit: 'decisions' })
         : undefined
       const report = await replayLog(args.paths, {
         bundleStore: args['bundle-store'],
         against: args.against,
-        onProgress: progress,
+        onProgress: bar ? (n, bytes) => bar.update(n, bytes) : undefined,
       })
-      if (progress) process.stderr.write('\n')
+      bar?.finish(report.events)
       const text =
         args.format === 'json'
           ? `${JSON.stringify(report, null, 2)}\n`
