@@ -45,6 +45,7 @@ async function runPrimary(
 ): Promise<number> {
   let stopping = false
   let announced = false
+  let readyWorkers = 0
   const restarts: number[] = []
   // Tracked here: node:cluster removes a worker from cluster.workers only once it has both exited
   // and disconnected, in either order, so counting cluster.workers on 'exit' races.
@@ -53,7 +54,8 @@ async function runPrimary(
     const worker = cluster.fork()
     live.add(worker)
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'ready' && !announced) {
+      // Announce once every initial worker listens, so whoever waits for the line gets full capacity.
+      if (message.type === 'ready' && !announced && ++readyWorkers === config.workers) {
         announced = true
         print(`listening on ${message.url} (${config.workers} workers)`)
         options.onListening?.(message.url)
