@@ -54,6 +54,17 @@ export type { NormalizeConfig, NormalizeLimits, ServerRoute } from './normalize/
 export { normalizeRequest } from './normalize/normalize-request.js'
 export type { RequestEnvelope, SubjectResolver } from './normalize/request-normalizer.js'
 export { parseResourceUri, RequestNormalizer } from './normalize/request-normalizer.js'
+export type {
+  BundleMeta,
+  BundleSource,
+  BundleSourceError,
+  BundleSourceStatus,
+  OnBundle,
+} from './pdp/bundle-source.js'
+export type { FileBundleSourceOptions } from './pdp/file-bundle-source.js'
+export { FileBundleSource } from './pdp/file-bundle-source.js'
+export type { HttpBundleSourceOptions } from './pdp/http-bundle-source.js'
+export { HttpBundleSource } from './pdp/http-bundle-source.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
 export { resolveOpa, runOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'
