@@ -39,6 +39,9 @@ export class SourceState {
   async deliver(onBundle: OnBundle, bytes: Uint8Array, etag?: string): Promise<Delivery> {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
     if (digest === this.#digest) {
+      // The source went back to the bundle serving: whatever it offered in between is moot.
+      this.#refusedDigest = undefined
+      this.#refusal = undefined
       this.#etag = etag ?? this.#etag
       this.confirmed()
       return 'unchanged'

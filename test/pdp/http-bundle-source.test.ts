@@ -274,6 +274,27 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
     expect(src.status().lastError).toBeUndefined()
   })
 
+  it('is healthy again when the server goes back to the bundle serving after offering a bad one', async () => {
+    const server = await serve(open, '"v1"')
+    const { source: src, seen, collect } = source(server.url)
+    await src.start(async (bytes, meta) => {
+      await loadBundle(bytes)
+      await collect(bytes, meta)
+    })
+    server.setBundle(open.subarray(0, 100), '"v2-truncated"')
+    await vi.waitFor(() => expect(src.status().lastError?.code).toBe('ERR_BUNDLE_CORRUPT'), waitLong)
+    // Same bytes as the serving bundle under a new ETag: nothing to load, and nothing wrong any more.
+    server.setBundle(open, '"v3"')
+    await vi.waitFor(() => expect(src.status().etag).toBe('"v3"'), waitLong)
+    expect(src.status()).toMatchObject({ consecutiveFailures: 0 })
+    expect(src.status().lastError).toBeUndefined()
+    const before = server.requests.length
+    await vi.waitFor(() => expect(server.requests.length).toBeGreaterThan(before + 2), waitLong)
+    expect(server.requests.slice(before).every((r) => r.status === 304)).toBe(true)
+    expect(src.status().lastError).toBeUndefined()
+    expect(seen).toHaveLength(1)
+  })
+
   it('refuses clear-text URLs off loopback, credentials in the URL and bad bounds', () => {
     const invalid = expect.objectContaining({ code: 'ERR_BUNDLE_SOURCE_INVALID' })
     expect(() => new HttpBundleSource('http://bundles.example.com/b.tar.gz')).toThrow(invalid)
