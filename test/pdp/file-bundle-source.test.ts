@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -78,6 +78,24 @@ describe('FileBundleSource (a watched bundle file)', () => {
     expect(source.status().digest).toBe(first.digest)
   })
 
+  it('follows a Kubernetes ConfigMap update (the ..data symlink swapped to a new directory)', async () => {
+    const { path, source, seen, collect } = await setup()
+    // The kubelet's layout: bundle.tar.gz -> ..data/bundle.tar.gz, ..data -> ..<timestamp>/
+    await mkdir(join(dir, '..v1'))
+    await writeFile(join(dir, '..v1', 'bundle.tar.gz'), open)
+    await symlink('..v1', join(dir, '..data'))
+    await symlink(join('..data', 'bundle.tar.gz'), path)
+    await source.start(collect)
+    expect(seen).toHaveLength(1)
+
+    await mkdir(join(dir, '..v2'))
+    await writeFile(join(dir, '..v2', 'bundle.tar.gz'), closed)
+    await symlink('..v2', join(dir, '..data_tmp'))
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'))
+    await vi.waitFor(() => expect(seen).toHaveLength(2), waitLong)
+    expect((await loadBundle(seen[1]!.bytes)).revision).toBe('closed-1')
+  })
+
   it('skips a change event that leaves the content unchanged', async () => {
     const { path, source, seen, collect } = await setup()
     await writeFile(path, open)
@@ -139,6 +157,15 @@ describe('FileBundleSource (a watched bundle file)', () => {
     expect(engine.decide(input).decision).toMatchObject({ allow: false, reasons: [{ code: 'closed' }] })
     expect(source.status()).toMatchObject({ consecutiveFailures: 0, digest: engine.bundle!.digest })
     expect(source.status().lastError).toBeUndefined()
+  })
+
+  it('stops watching on stop()', async () => {
+    const { path, source, collect } = await setup()
+    await writeFile(path, open)
+    await source.start(collect)
+    await source.stop()
+    expect(source.status().running).toBe(false)
+    await expect(source.stop()).resolves.toBeUndefined()
   })
 
   it('rejects a bad configuration and a second start', async () => {

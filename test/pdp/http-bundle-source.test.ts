@@ -295,6 +295,19 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('stop() aborts a fetch in flight and schedules nothing more', async () => {
+    const server = await serve(open, '"v1"')
+    server.setMode('hang')
+    const { source: src, seen, collect } = source(server.url, { timeoutMs: 600_000 })
+    const started = src.start(collect)
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1), waitLong)
+    await src.stop()
+    await started
+    expect(seen).toHaveLength(0)
+    expect(src.status()).toMatchObject({ running: false, consecutiveFailures: 0 })
+    expect(src.status().nextAttemptAt).toBeUndefined()
+  })
+
   it('refuses clear-text URLs off loopback, credentials in the URL and bad bounds', () => {
     const invalid = expect.objectContaining({ code: 'ERR_BUNDLE_SOURCE_INVALID' })
     expect(() => new HttpBundleSource('http://bundles.example.com/b.tar.gz')).toThrow(invalid)
