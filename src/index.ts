@@ -1,10 +1,18 @@
 export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/decision-event.js'
+export { REJECTED_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
 export { erasePointers } from './audit/erase-pointers.js'
 export { eventHash, genesisHash } from './audit/event-hash.js'
-export type { ReplayDifference, ReplayOptions, ReplayReport } from './audit/replay-log.js'
+export type {
+  ReplayDifference,
+  ReplayOptions,
+  ReplayProgressBytes,
+  ReplayReport,
+} from './audit/replay-log.js'
 export { replayLog } from './audit/replay-log.js'
+export type { ReplayHtmlOptions } from './audit/replay-report-html.js'
+export { renderReplayHtml } from './audit/replay-report-html.js'
 export type { LogFinding, LogFindingKind, LogVerification } from './audit/verify-log.js'
 export { verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'
@@ -74,7 +82,7 @@ export type {
   McpRequestFacts,
   McpResponseJudgement,
 } from './pdp/decision-service.js'
-export { DecisionService, REJECTED_PATH } from './pdp/decision-service.js'
+export { DecisionService } from './pdp/decision-service.js'
 export type { FileBundleSourceOptions } from './pdp/file-bundle-source.js'
 export { FileBundleSource } from './pdp/file-bundle-source.js'
 export type { HttpBundleSourceOptions } from './pdp/http-bundle-source.js'
