@@ -7,6 +7,12 @@
  * peak (autocannon `overallRate`) gives p50/p99. A benchmark, not a test: it asserts only that
  * every target answers `allow: true` before it is measured, and reports.
  *
+ * Read the numbers with their method: autocannon runs in this process, on the same cores as the
+ * servers; its `overallRate` is enforced per one-second tick (each connection sends its share as
+ * fast as it can, then waits for the next second), so the "80 %" run is bursty and its p99 is an
+ * upper bound of what a steady 80 % load would see. Batch durability acknowledges a decision after
+ * its group's fsync, so at one connection the PDP's latency is about one fsync.
+ *
  * Environment: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (sweep, default 1,8,32,64),
  * BENCH_WORKERS (PDP workers, default one per core).
  */
