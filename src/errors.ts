@@ -43,6 +43,17 @@ export const errorTable = {
     exit: 2,
     summary: 'The bundle signature, key id, scope, file list or a file hash does not verify.',
   },
+  ERR_BUNDLE_FETCH_FAILED: {
+    status: 503,
+    exit: 2,
+    summary:
+      'The bundle source cannot fetch or read the bundle (network error, timeout, unexpected HTTP status, unreadable file).',
+  },
+  ERR_BUNDLE_SOURCE_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The bundle source configuration is invalid (URL, scheme, intervals, limits, path).',
+  },
   ERR_ENGINE_NO_BUNDLE: { status: 503, exit: 2, summary: 'No bundle is loaded yet.' },
   ERR_ENGINE_INSTANTIATE: {
     status: 503,

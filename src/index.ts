@@ -70,12 +70,23 @@ export { parseResourceUri, RequestNormalizer } from './normalize/request-normali
 export type { AuthzenEvaluation } from './pdp/authzen-mapping.js'
 export { AuthzenMapper } from './pdp/authzen-mapping.js'
 export type {
+  BundleMeta,
+  BundleSource,
+  BundleSourceError,
+  BundleSourceStatus,
+  OnBundle,
+} from './pdp/bundle-source.js'
+export type {
   DecisionObserver,
   McpDecisionResponse,
   McpRequestFacts,
   McpResponseJudgement,
 } from './pdp/decision-service.js'
 export { DecisionService } from './pdp/decision-service.js'
+export type { FileBundleSourceOptions } from './pdp/file-bundle-source.js'
+export { FileBundleSource } from './pdp/file-bundle-source.js'
+export type { HttpBundleSourceOptions } from './pdp/http-bundle-source.js'
+export { HttpBundleSource } from './pdp/http-bundle-source.js'
 export type { JsonRpcDenial } from './pdp/jsonrpc-denial.js'
 export { jsonRpcDenial, POLICY_DENIED_ERROR_CODE } from './pdp/jsonrpc-denial.js'
 export {
