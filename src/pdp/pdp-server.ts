@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -19,9 +19,12 @@ import type { IdentityConfig } from '../identity/identity-config.js'
 import { TokenVerifier } from '../identity/token-verifier.js'
 import { RequestNormalizer } from '../normalize/request-normalizer.js'
 import { AuthzenMapper } from './authzen-mapping.js'
+import type { BundleSource } from './bundle-source.js'
 import { DecisionService } from './decision-service.js'
+import { FileBundleSource } from './file-bundle-source.js'
 import { CallerAuthenticator } from './http/caller-auth.js'
 import { sendError } from './http/respond.js'
+import { HttpBundleSource } from './http-bundle-source.js'
 import { assertSafeBind } from './load-pdp-config.js'
 import type { PdpConfig } from './pdp-config.js'
 import { PdpMetrics } from './pdp-metrics.js'
@@ -108,7 +111,24 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
       throw error
     }
   }
-  if (config.bundle.file) await loadBundleBytes(await readBundleFile(config.bundle.file), config.bundle.file)
+  // A file source must yield a bundle at startup (a typo in the path should not start a PDP that
+  // never gets ready); a bundle service may be down at startup: the PDP starts not ready and polls.
+  if (config.bundle.file) await readBundleFile(config.bundle.file)
+  const source: BundleSource = config.bundle.url
+    ? new HttpBundleSource(config.bundle.url, {
+        pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
+        bearerToken: config.bundle.token,
+      })
+    : new FileBundleSource(config.bundle.file!)
+  await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
+  if (config.bundle.file && !engine.bundle) {
+    await source.stop()
+    await log?.close()
+    throw new McpPolicyError(
+      lastBundleError?.code === 'ERR_BUNDLE_NOT_FOUND' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_CORRUPT',
+      lastBundleError?.message ?? `no bundle could be loaded from ${config.bundle.file}`,
+    )
+  }
 
   const context: PdpContext = {
     service,
@@ -119,6 +139,7 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
       draining,
       bundle: engine.bundle ?? null,
       last_bundle_error: lastBundleError ?? null,
+      bundle_source: source.status(),
       log: log ? { chain: log.chain, backlog: log.backlog } : null,
     }),
   }
@@ -147,6 +168,7 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
     loadBundleBytes,
     async close() {
       draining = true
+      await source.stop()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()
@@ -244,9 +266,9 @@ async function listen(
   return server
 }
 
-async function readBundleFile(path: string): Promise<Uint8Array> {
+async function readBundleFile(path: string): Promise<void> {
   try {
-    return await readFile(path)
+    await access(path)
   } catch (err) {
     throw new McpPolicyError(
       'ERR_BUNDLE_NOT_FOUND',
