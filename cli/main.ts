@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { normalizeCommand } from './normalize.js'
 import { replayCommand } from './replay.js'
+import { serveCommand } from './serve.js'
 import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
 import { verifyLogCommand } from './verify-log.js'
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .command(evalCommand)
   .command(normalizeCommand)
   .command(replayCommand)
+  .command(serveCommand)
   .command(tokenCommand)
   .command(toolchainCommand)
   .command(verifyLogCommand)

@@ -176,6 +176,48 @@ export const errorTable = {
     exit: 2,
     summary: 'The checkpoint signing or verification key is not a usable Ed25519 key.',
   },
+  ERR_PDP_CONFIG_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The PDP configuration file is unreadable or fails its schema.',
+  },
+  ERR_PDP_INSECURE_BIND: {
+    status: 500,
+    exit: 2,
+    summary: 'A non-loopback listen address was configured without caller authentication.',
+  },
+  ERR_PDP_UNAUTHORIZED: {
+    status: 401,
+    exit: 1,
+    summary: 'The caller presented no valid PDP credential (bearer token or client certificate).',
+  },
+  ERR_PDP_NOT_FOUND: { status: 404, exit: 2, summary: 'No such PDP endpoint.' },
+  ERR_PDP_METHOD_NOT_ALLOWED: {
+    status: 405,
+    exit: 2,
+    summary: 'The endpoint does not accept this HTTP method.',
+  },
+  ERR_PDP_BODY_TOO_LARGE: {
+    status: 413,
+    exit: 2,
+    summary: 'The request body exceeds the configured size bound.',
+  },
+  ERR_PDP_BODY_INVALID: {
+    status: 400,
+    exit: 2,
+    summary: 'The request body is not JSON of the expected shape, nests too deep, or is not UTF-8.',
+  },
+  ERR_PDP_HEADERS_TOO_LARGE: {
+    status: 431,
+    exit: 2,
+    summary: 'The request has more headers, or larger ones, than the configured bounds.',
+  },
+  ERR_PDP_TIMEOUT: { status: 408, exit: 2, summary: 'The client did not send the request in time.' },
+  ERR_PDP_NOT_READY: {
+    status: 503,
+    exit: 2,
+    summary: 'No bundle is loaded yet, or the PDP is shutting down.',
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

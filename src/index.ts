@@ -10,7 +10,12 @@ export { verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'
 export { buildBundle } from './bundle/build-bundle.js'
 export type { Bundle, BundleManifest } from './bundle/bundle.js'
-export { bundleStorePath, DEFAULT_BUNDLE_STORE, storeBundle } from './bundle/bundle-store.js'
+export {
+  bundleStorePath,
+  DEFAULT_BUNDLE_STORE,
+  storeBundle,
+  storeBundleBytes,
+} from './bundle/bundle-store.js'
 export type { OpaCapabilities } from './bundle/capabilities.js'
 export { engineCapabilities } from './bundle/capabilities.js'
 export type { LoadBundleOptions } from './bundle/load-bundle.js'
@@ -59,6 +64,38 @@ export type { NormalizeConfig, NormalizeLimits, ServerRoute } from './normalize/
 export { normalizeRequest } from './normalize/normalize-request.js'
 export type { RequestEnvelope, SubjectResolver } from './normalize/request-normalizer.js'
 export { parseResourceUri, RequestNormalizer } from './normalize/request-normalizer.js'
+export type { AuthzenEvaluation } from './pdp/authzen-mapping.js'
+export { AuthzenMapper } from './pdp/authzen-mapping.js'
+export type {
+  DecisionObserver,
+  McpDecisionResponse,
+  McpRequestFacts,
+  McpResponseJudgement,
+} from './pdp/decision-service.js'
+export { DecisionService, REJECTED_PATH } from './pdp/decision-service.js'
+export type { JsonRpcDenial } from './pdp/jsonrpc-denial.js'
+export { jsonRpcDenial, POLICY_DENIED_ERROR_CODE } from './pdp/jsonrpc-denial.js'
+export {
+  assertSafeBind,
+  isLoopbackHost,
+  loadPdpConfig,
+  pdpConfigSchema,
+  resolvePdpConfig,
+} from './pdp/load-pdp-config.js'
+export type { RunPdpOptions } from './pdp/pdp-cluster.js'
+export { runPdp } from './pdp/pdp-cluster.js'
+export type {
+  BundleSourceConfig,
+  CallerAuthConfig,
+  PdpConfig,
+  PdpLimits,
+  PdpLogConfig,
+  TlsConfig,
+} from './pdp/pdp-config.js'
+export { DEFAULT_SERVERS, defaultPdpConfig, defaultServerResource } from './pdp/pdp-config.js'
+export { PdpMetrics } from './pdp/pdp-metrics.js'
+export type { RunningPdp, StartPdpOptions } from './pdp/pdp-server.js'
+export { startPdp } from './pdp/pdp-server.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
 export { resolveOpa, runOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Default bundle store directory, relative to the working directory. */
@@ -29,6 +29,28 @@ export async function storeBundle(
   if (!exists) {
     const temporary = `${path}.${process.pid}.tmp`
     await copyFile(archivePath, temporary)
+    await rename(temporary, path)
+  }
+  return { digest: `sha256:${hex}`, path }
+}
+
+/**
+ * {@link storeBundle} for archive bytes already in memory (a bundle fetched from a bundle service).
+ */
+export async function storeBundleBytes(
+  storeDir: string,
+  bytes: Uint8Array,
+): Promise<{ digest: string; path: string }> {
+  const hex = createHash('sha256').update(bytes).digest('hex')
+  const path = bundleStorePath(storeDir, `sha256:${hex}`)
+  await mkdir(storeDir, { recursive: true })
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  )
+  if (!exists) {
+    const temporary = `${path}.${process.pid}.tmp`
+    await writeFile(temporary, bytes)
     await rename(temporary, path)
   }
   return { digest: `sha256:${hex}`, path }

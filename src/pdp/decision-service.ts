@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto'
+import type { DecisionLog } from '../audit/decision-log.js'
+import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
+import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
+import {
+  type BundleRef,
+  DECISION_ENTRYPOINT,
+  type PolicyEngine,
+  RESPONSE_ENTRYPOINT,
+} from '../engine/policy-engine.js'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import type { HeaderBag } from '../normalize/http-envelope.js'
+import type { InputDocument } from '../normalize/input-document.js'
+import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
+
+/** Path recorded for requests refused before policy evaluation (they could not be normalized). */
+export const REJECTED_PATH = 'mcp-policy/rejected'
+
+/** What `POST /v1/mcp/decide` answers. */
+export interface McpDecisionResponse {
+  decision_id: string
+  allow: boolean
+  status: number
+  reasons: Reason[]
+  obligations: Obligations
+}
+
+/** What `POST /v1/mcp/response` answers. */
+export interface McpResponseJudgement extends ResponseJudgement {
+  decision_id: string
+}
+
+/** Observes every decision (metrics). */
+export type DecisionObserver = (
+  path: string,
+  allow: boolean,
+  reasons: readonly Reason[],
+  seconds: number,
+) => void
+
+/** The untrusted-envelope facts `/v1/mcp/decide` and the gateway endpoints pass on. */
+export interface McpRequestFacts {
+  message: unknown
+  headers?: HeaderBag
+  server?: string
+  host?: string
+  path?: string
+  sourceIp?: string
+  attributes?: Record<string, unknown>
+}
+
+/**
+ * The PDP's decision core, independent of HTTP: normalize → decide → log. Every failure (bad
+ * message, bad token, policy error, log write failure in `sync`/`batch` mode) is a deny carrying
+ * a stable reason code, and every decision — rejections included — goes to the log before it is
+ * returned, so nothing is decided unlogged.
+ */
+export class DecisionService {
+  readonly #engine: PolicyEngine
+  readonly #normalizer: RequestNormalizer
+  readonly #log: DecisionLog | undefined
+  readonly #observe: DecisionObserver
+
+  constructor(options: {
+    engine: PolicyEngine
+    normalizer: RequestNormalizer
+    log?: DecisionLog
+    observe?: DecisionObserver
+  }) {
+    this.#engine = options.engine
+    this.#normalizer = options.normalizer
+    this.#log = options.log
+    this.#observe = options.observe ?? (() => {})
+  }
+
+  /** The engine (its bundle, entrypoints). */
+  get engine(): PolicyEngine {
+    return this.#engine
+  }
+
+  /** Normalizes an MCP message with its HTTP envelope and decides it at `mcp/decision`. */
+  async decideMcp(facts: McpRequestFacts): Promise<McpDecisionResponse> {
+    const started = process.hrtime.bigint()
+    const decisionId = randomUUID()
+    let input: InputDocument
+    try {
+      input = await this.#normalizer.normalize(facts as RequestEnvelope)
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
+      const decision = denial(error)
+      return this.#finish(decisionId, started, REJECTED_PATH, rejectedInput(facts, error), decision, {})
+    }
+    const outcome = this.#engine.decide(input)
+    return this.#finish(
+      decisionId,
+      started,
+      DECISION_ENTRYPOINT,
+      input,
+      outcome.decision,
+      outcome.ndBuiltinCache,
+      outcome.bundle,
+      outcome.decision.obligations.redact,
+    )
+  }
+
+  /** Decides an input document the caller already built (OPA API, AuthZEN). */
+  async decideInput(input: unknown): Promise<McpDecisionResponse> {
+    const started = process.hrtime.bigint()
+    const outcome = this.#engine.decide(input)
+    return this.#finish(
+      randomUUID(),
+      started,
+      DECISION_ENTRYPOINT,
+      input,
+      outcome.decision,
+      outcome.ndBuiltinCache,
+      outcome.bundle,
+      outcome.decision.obligations.redact,
+    )
+  }
+
+  /**
+   * Judges a tool result at `mcp/response`. The request is either an input document the caller
+   * holds (`request`) or the original message and envelope, normalized again here.
+   */
+  async judgeResponse(body: {
+    request?: unknown
+    facts?: McpRequestFacts
+    result: unknown
+    destination?: unknown
+  }): Promise<McpResponseJudgement> {
+    const started = process.hrtime.bigint()
+    const decisionId = randomUUID()
+    let request = body.request
+    if (request === undefined) {
+      try {
+        request = await this.#normalizer.normalize((body.facts ?? { message: undefined }) as RequestEnvelope)
+      } catch (err) {
+        const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
+        const judgement: ResponseJudgement = {
+          allow: false,
+          redactions: [],
+          reasons: [{ code: error.code, message: error.message }],
+        }
+        await this.#record(decisionId, REJECTED_PATH, rejectedInput(body.facts, error), judgement, {})
+        this.#observe(REJECTED_PATH, false, judgement.reasons, seconds(started))
+        return { decision_id: decisionId, ...judgement }
+      }
+    }
+    const input: Record<string, unknown> = { request, result: body.result }
+    if (body.destination !== undefined) input.destination = body.destination
+    const outcome = this.#engine.judgeResponse(input)
+    let judgement = outcome.judgement
+    try {
+      await this.#record(
+        decisionId,
+        RESPONSE_ENTRYPOINT,
+        input,
+        judgement,
+        outcome.ndBuiltinCache,
+        outcome.bundle,
+      )
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
+      judgement = { allow: false, redactions: [], reasons: [{ code: error.code, message: error.message }] }
+    }
+    this.#observe(RESPONSE_ENTRYPOINT, judgement.allow, judgement.reasons, seconds(started))
+    return { decision_id: decisionId, ...judgement }
+  }
+
+  /**
+   * Evaluates any compiled entrypoint (the OPA REST API). `mcp/decision` and `mcp/response` go
+   * through the checked paths; others return their raw value (undefined when the policy has none).
+   *
+   * @throws McpPolicyError `ERR_ENGINE_ENTRYPOINT_UNKNOWN` for a path that is not an entrypoint;
+   *   `ERR_LOG_WRITE_FAILED` when the decision cannot be logged.
+   */
+  async evaluatePath(path: string, input: unknown): Promise<{ decision_id: string; result: unknown }> {
+    if (path === DECISION_ENTRYPOINT) {
+      const response = await this.decideInput(input)
+      const { decision_id, ...decision } = response
+      return { decision_id, result: decision }
+    }
+    if (path === RESPONSE_ENTRYPOINT) {
+      const judged = await this.judgeResponse(input as { request?: unknown; result: unknown })
+      const { decision_id, ...judgement } = judged
+      return { decision_id, result: judgement }
+    }
+    if (!this.#engine.entrypoints.includes(path)) {
+      throw new McpPolicyError(
+        'ERR_ENGINE_ENTRYPOINT_UNKNOWN',
+        `${path} is not an entrypoint of the loaded bundle (entrypoints: ${this.#engine.entrypoints.join(', ')})`,
+      )
+    }
+    const started = process.hrtime.bigint()
+    const decisionId = randomUUID()
+    const evaluation = this.#engine.evaluate(path, input)
+    await this.#record(
+      decisionId,
+      path,
+      input,
+      evaluation.result,
+      evaluation.ndBuiltinCache,
+      evaluation.bundle,
+    )
+    this.#observe(path, true, [], seconds(started))
+    return { decision_id: decisionId, result: evaluation.result }
+  }
+
+  async #finish(
+    decisionId: string,
+    started: bigint,
+    path: string,
+    input: unknown,
+    decision: Decision,
+    nd: NdBuiltinCache,
+    bundle?: BundleRef,
+    redact?: readonly string[],
+  ): Promise<McpDecisionResponse> {
+    let final = decision
+    try {
+      await this.#record(decisionId, path, input, decision, nd, bundle, redact)
+    } catch (err) {
+      // Fail closed: a decision that cannot be recorded is not given.
+      final = denial(toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED'))
+    }
+    this.#observe(path, final.allow, final.reasons, seconds(started))
+    return { decision_id: decisionId, ...final }
+  }
+
+  async #record(
+    decisionId: string,
+    path: string,
+    input: unknown,
+    result: unknown,
+    nd: NdBuiltinCache,
+    bundle?: BundleRef,
+    redact?: readonly string[],
+  ): Promise<void> {
+    if (!this.#log) return
+    const ref = bundle ?? this.#engine.bundle
+    await this.#log.append({
+      decision_id: decisionId,
+      path,
+      input,
+      result,
+      bundles: ref ? { [ref.name]: { revision: ref.revision, digest: ref.digest } } : {},
+      nd_builtin_cache: nd,
+      redact,
+    })
+  }
+}
+
+function denial(error: McpPolicyError): Decision {
+  return {
+    allow: false,
+    status: error.status,
+    reasons: [{ code: error.code, message: error.message }],
+    obligations: {},
+  }
+}
+
+/**
+ * What is logged for a request refused before evaluation: the reason and the few envelope facts
+ * that identify it — never the raw message or headers, which may hold a token or oversized junk.
+ */
+function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError): Record<string, unknown> {
+  const input: Record<string, unknown> = { error: { code: error.code } }
+  if (typeof facts?.server === 'string') input.server = facts.server.slice(0, 256)
+  const message = facts?.message
+  if (message && typeof message === 'object' && !Array.isArray(message)) {
+    const method = (message as Record<string, unknown>).method
+    if (typeof method === 'string') input.method = method.slice(0, 256)
+  }
+  return input
+}
+
+function seconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9
+}

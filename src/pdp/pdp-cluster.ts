@@ -1,0 +1,124 @@
+import cluster, { type Worker } from 'node:cluster'
+import type { PdpConfig } from './pdp-config.js'
+import { type RunningPdp, startPdp } from './pdp-server.js'
+
+/** Messages between the primary and its workers. */
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'failed'; code: string; message: string }
+
+/** Options for {@link runPdp}. */
+export interface RunPdpOptions {
+  /** Where status lines go (default stdout). */
+  print?: (line: string) => void
+  /** Called once the first worker (or the single process) listens. */
+  onListening?: (url: string) => void
+}
+
+// A worker that keeps dying right after start would otherwise be forked in a tight loop.
+const RESTART_WINDOW_MS = 10_000
+const MAX_RESTARTS_IN_WINDOW = 10
+
+/**
+ * Runs the PDP until SIGTERM/SIGINT: with one worker in this process, otherwise as a node:cluster
+ * primary forking `config.workers` workers that share the port, each with its own WebAssembly
+ * engine and decision-log chain. A worker that dies is replaced. On SIGTERM every worker stops
+ * accepting, finishes its in-flight requests, flushes and fsyncs its log and exits; then the
+ * primary exits 0.
+ *
+ * Must be called from the same entry script in primary and workers (node:cluster re-runs it).
+ */
+export async function runPdp(config: PdpConfig, options: RunPdpOptions = {}): Promise<number> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`))
+  if (cluster.isWorker) return runWorker(config)
+  if (config.workers <= 1) {
+    const pdp = await startPdp(config, { worker: '0' })
+    print(`listening on ${pdp.url} (1 process)`)
+    options.onListening?.(pdp.url)
+    return untilSignal(async () => pdp.close())
+  }
+  return runPrimary(config, print, options)
+}
+
+async function runPrimary(
+  config: PdpConfig,
+  print: (line: string) => void,
+  options: RunPdpOptions,
+): Promise<number> {
+  let stopping = false
+  let announced = false
+  const restarts: number[] = []
+  const fork = (): Worker => {
+    const worker = cluster.fork()
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready' && !announced) {
+        announced = true
+        print(`listening on ${message.url} (${config.workers} workers)`)
+        options.onListening?.(message.url)
+      }
+      if (message.type === 'failed')
+        print(`worker ${worker.id} failed to start: ${message.code}: ${message.message}`)
+    })
+    return worker
+  }
+  return new Promise<number>((resolve) => {
+    let startupFailed = false
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0)
+        return
+      }
+      const now = Date.now()
+      restarts.push(now)
+      while (restarts.length && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift()
+      if (!announced && code === 2) startupFailed = true
+      if (startupFailed || restarts.length > MAX_RESTARTS_IN_WINDOW) {
+        print(
+          `worker ${worker.id} exited (${signal ?? code}); not restarting: ${startupFailed ? 'it failed at startup' : 'crash loop'}`,
+        )
+        stopping = true
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(2)
+        else cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && resolve(2))
+        return
+      }
+      print(
+        `worker ${worker.id} (pid ${worker.process.pid}) exited (${signal ?? code}); starting a replacement`,
+      )
+      fork()
+    })
+    const stop = () => {
+      if (stopping) return
+      stopping = true
+      print('draining: finishing in-flight requests and flushing the decision log')
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+    for (let i = 0; i < config.workers; i++) fork()
+  })
+}
+
+async function runWorker(config: PdpConfig): Promise<number> {
+  let pdp: RunningPdp
+  try {
+    pdp = await startPdp(config, { worker: String(cluster.worker?.id ?? process.pid), exclusive: false })
+  } catch (err) {
+    const error = err as { code?: string; message?: string }
+    process.send?.({ type: 'failed', code: error.code ?? 'ERR', message: error.message ?? String(err) })
+    return 2
+  }
+  process.send?.({ type: 'ready', url: pdp.url })
+  return untilSignal(async () => pdp.close())
+}
+
+function untilSignal(close: () => Promise<void>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      close().then(
+        () => resolve(0),
+        () => resolve(2),
+      )
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}

@@ -1,0 +1,279 @@
+import { createPrivateKey } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { DecisionLog } from '../audit/decision-log.js'
+import { storeBundleBytes } from '../bundle/bundle-store.js'
+import { loadBundle } from '../bundle/load-bundle.js'
+import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
+import { PolicyEngine } from '../engine/policy-engine.js'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { devIssuerConfig, loadOrCreateDevKey } from '../identity/dev-token.js'
+import type { IdentityConfig } from '../identity/identity-config.js'
+import { TokenVerifier } from '../identity/token-verifier.js'
+import { RequestNormalizer } from '../normalize/request-normalizer.js'
+import { AuthzenMapper } from './authzen-mapping.js'
+import { DecisionService } from './decision-service.js'
+import { CallerAuthenticator } from './http/caller-auth.js'
+import { sendError } from './http/respond.js'
+import { assertSafeBind } from './load-pdp-config.js'
+import type { PdpConfig } from './pdp-config.js'
+import { PdpMetrics } from './pdp-metrics.js'
+import { authzenRoutes } from './routes/authzen-routes.js'
+import { EXT_AUTHZ_PREFIX, extAuthzRoute } from './routes/ext-authz-route.js'
+import { healthRoutes } from './routes/health-routes.js'
+import { mcpRoutes } from './routes/mcp-routes.js'
+import { opaDataRoute } from './routes/opa-data-route.js'
+import type { PdpContext, Route } from './routes/route.js'
+
+/** A running PDP (one process or one worker). */
+export interface RunningPdp {
+  /** `http(s)://host:port` it listens on. */
+  url: string
+  port: number
+  service: DecisionService
+  metrics: PdpMetrics
+  log: DecisionLog | undefined
+  /** Loads new bundle bytes (verified, atomic swap); a bad bundle leaves the old one serving. */
+  loadBundleBytes(bytes: Uint8Array, origin: string): Promise<void>
+  /** Stop accepting, finish in-flight requests, flush and fsync the log. */
+  close(): Promise<void>
+}
+
+/** Options for {@link startPdp} beyond the configuration. */
+export interface StartPdpOptions {
+  /** Worker id for log chain ids and metric labels. */
+  worker?: string
+  /** Share the listening socket with sibling workers (node:cluster does this by itself). */
+  exclusive?: boolean
+}
+
+/**
+ * Starts the PDP HTTP service in this process: loads the bundle (refusing to start without one),
+ * opens this worker's decision-log chain, and listens with the configured limits.
+ *
+ * @throws McpPolicyError `ERR_PDP_INSECURE_BIND`, `ERR_PDP_CONFIG_INVALID`, bundle and log errors.
+ * @example
+ * ```ts
+ * const pdp = await startPdp({ ...defaultPdpConfig(), port: 0, workers: 1 })
+ * console.log(pdp.url)
+ * await pdp.close()
+ * ```
+ */
+export async function startPdp(config: PdpConfig, options: StartPdpOptions = {}): Promise<RunningPdp> {
+  assertSafeBind(config)
+  const worker = options.worker ?? String(process.pid)
+  const identity: IdentityConfig = config.identity ?? {
+    issuers: [devIssuerConfig(await loadOrCreateDevKey(config.devKeyDir))],
+  }
+  const verification = await bundleVerification(config)
+  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes })
+  const log = config.log
+    ? await DecisionLog.open({
+        dir: config.log.dir,
+        chain: `pdp-${worker}-${Date.now().toString(36)}`,
+        durability: config.log.durability,
+        rotateBytes: config.log.rotateBytes,
+        signingKey: config.log.signingKeyFile ? await readSigningKey(config.log.signingKeyFile) : undefined,
+        labels: { worker },
+      })
+    : undefined
+  const metrics = new PdpMetrics({ worker, logBacklog: () => log?.backlog ?? 0 })
+  const service = new DecisionService({
+    engine,
+    normalizer: new RequestNormalizer(config.normalize, new TokenVerifier(identity)),
+    log,
+    observe: (path, allow, reasons, seconds) => metrics.decision(path, allow, reasons, seconds),
+  })
+
+  let lastBundleError: { code: string; message: string; at: string } | undefined
+  let draining = false
+  const loadBundleBytes = async (bytes: Uint8Array, origin: string) => {
+    try {
+      const bundle = await loadBundle(bytes, { verification })
+      await storeBundleBytes(config.bundleStore, bytes)
+      const ref = await engine.load(bundle)
+      metrics.bundleLoaded(ref)
+      lastBundleError = undefined
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_BUNDLE_CORRUPT', `bundle from ${origin}`)
+      lastBundleError = { code: error.code, message: error.message, at: new Date().toISOString() }
+      metrics.bundleFailed(error.code)
+      throw error
+    }
+  }
+  if (config.bundle.file) await loadBundleBytes(await readBundleFile(config.bundle.file), config.bundle.file)
+
+  const context: PdpContext = {
+    service,
+    limits: config.limits,
+    metrics,
+    ready: () => engine.bundle !== undefined && !draining,
+    status: () => ({
+      draining,
+      bundle: engine.bundle ?? null,
+      last_bundle_error: lastBundleError ?? null,
+      log: log ? { chain: log.chain, backlog: log.backlog } : null,
+    }),
+  }
+  const routes: Route[] = [
+    healthRoutes,
+    mcpRoutes,
+    opaDataRoute,
+    extAuthzRoute,
+    authzenRoutes(
+      new AuthzenMapper({ servers: config.normalize.servers, environment: config.normalize.environment }),
+    ),
+  ]
+  const callerAuth = new CallerAuthenticator(config.callerAuth)
+  const handler = requestHandler(routes, context, callerAuth)
+  const server = await listen(config, handler, options, metrics)
+  const port = (server.address() as AddressInfo).port
+  const scheme = config.tls ? 'https' : 'http'
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
+
+  return {
+    url: `${scheme}://${hostForUrl}:${port}`,
+    port,
+    service,
+    metrics,
+    log,
+    loadBundleBytes,
+    async close() {
+      draining = true
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      })
+      await log?.close()
+    },
+  }
+}
+
+function requestHandler(routes: Route[], context: PdpContext, callerAuth: CallerAuthenticator) {
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      if (req.rawHeaders.length / 2 > context.limits.maxHeaders)
+        throw new McpPolicyError(
+          'ERR_PDP_HEADERS_TOO_LARGE',
+          `more than ${context.limits.maxHeaders} headers`,
+        )
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
+      // Liveness stays open to probes; everything else, readiness and metrics included, needs a credential.
+      if (url.pathname !== '/health')
+        callerAuth.check(req, { forwardsUserAuthorization: url.pathname.startsWith(EXT_AUTHZ_PREFIX) })
+      for (const route of routes) if (await route(req, res, url, context)) return
+      throw new McpPolicyError('ERR_PDP_NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
+      context.metrics.httpError(error.code)
+      // After a refused body the rest of it may still be in flight: close rather than read it.
+      sendError(res, error, error.code === 'ERR_PDP_BODY_TOO_LARGE' || error.code === 'ERR_PDP_BODY_INVALID')
+    }
+  }
+}
+
+async function listen(
+  config: PdpConfig,
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  options: StartPdpOptions,
+  metrics: PdpMetrics,
+): Promise<Server> {
+  const limits = config.limits
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the request and header timeouts only this often (default 30 s): check often enough
+    // that a slowloris client is cut off close to the configured bound.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  }
+  const server: Server = config.tls
+    ? createHttpsServer(
+        {
+          ...serverOptions,
+          cert: await readFile(config.tls.cert),
+          key: await readFile(config.tls.key),
+          ca: config.tls.ca ? await readFile(config.tls.ca) : undefined,
+          // Ask for a certificate but let the handler decide, so a missing one is a 401 in our shape.
+          requestCert: config.callerAuth.clientCertificates === true,
+          rejectUnauthorized: false,
+        },
+        handler,
+      )
+    : createHttpServer(serverOptions, handler)
+  // One more than the bound, so the handler can tell "too many" from "exactly the bound".
+  server.maxHeadersCount = limits.maxHeaders + 1
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const [status, code, message] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'ERR_PDP_TIMEOUT', 'request not received in time']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'ERR_PDP_HEADERS_TOO_LARGE', 'headers exceed the size bound']
+          : [400, 'ERR_PDP_BODY_INVALID', 'malformed HTTP request']
+    metrics.httpError(code)
+    if (socket.writable) {
+      const body = JSON.stringify({ code, message })
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    } else socket.destroy()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(
+        new McpPolicyError(
+          'ERR_PDP_CONFIG_INVALID',
+          `cannot listen on ${config.host}:${config.port}: ${err.message}`,
+          { cause: err },
+        ),
+      ),
+    )
+    server.listen({ host: config.host, port: config.port, exclusive: options.exclusive ?? true }, () =>
+      resolve(),
+    )
+  })
+  return server
+}
+
+async function readBundleFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new McpPolicyError(
+      'ERR_BUNDLE_NOT_FOUND',
+      `cannot read bundle ${path}: ${(err as Error).message} (build it with mcp-policy build)`,
+      { cause: err },
+    )
+  }
+}
+
+async function bundleVerification(config: PdpConfig): Promise<BundleVerification | undefined> {
+  const keys = config.bundle.verificationKeys
+  if (!keys?.length) return undefined
+  const entries = await Promise.all(
+    keys.map(
+      async (k) =>
+        [k.keyId, { key: await readFile(k.file, 'utf8'), algorithm: k.algorithm ?? 'RS256' }] as const,
+    ),
+  )
+  return { keys: Object.fromEntries(entries) }
+}
+
+async function readSigningKey(path: string) {
+  try {
+    return createPrivateKey(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw new McpPolicyError('ERR_LOG_KEY_INVALID', `cannot read checkpoint signing key ${path}`, {
+      cause: err,
+    })
+  }
+}
