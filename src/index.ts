@@ -25,7 +25,7 @@ export type { BundleVerification, BundleVerificationKey } from './bundle/verify-
 export { verifyBundleSignature } from './bundle/verify-bundle-signature.js'
 export { applyRedactions } from './enforce/apply-redactions.js'
 export type { PolicyDenial } from './enforce/policy-denial.js'
-export { MCP_POLICY_DENIED, policyDenial } from './enforce/policy-denial.js'
+export { policyDenial } from './enforce/policy-denial.js'
 export type { PolicyEnforcementOptions } from './enforce/policy-enforcing-transport.js'
 export { PolicyEnforcingTransport } from './enforce/policy-enforcing-transport.js'
 export type { BuiltinProvider } from './engine/builtins/builtin-table.js'

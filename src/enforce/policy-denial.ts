@@ -1,19 +1,6 @@
 import type { Reason } from '../engine/decision.js'
 import { errorTable, type McpPolicyErrorCode } from '../errors.js'
-
-/**
- * The JSON-RPC error code of a policy denial: outside JSON-RPC 2.0's reserved -32768…-32000 range
- * and distinct from the codes the MCP SDK defines, so a client can tell a policy deny from a
- * protocol or server failure. The PDP answers gateways with the same code.
- *
- * @example
- * ```ts
- * try { await client.callTool({ name: 'delete_repository', arguments: {} }) } catch (err) {
- *   if (err.code === MCP_POLICY_DENIED) console.log(err.data.reason) // e.g. 'explicitly_denied'
- * }
- * ```
- */
-export const MCP_POLICY_DENIED = -31001
+import { POLICY_DENIED_ERROR_CODE } from '../pdp/jsonrpc-denial.js'
 
 /** The JSON-RPC error an enforcement point sends for a denied request or a blocked result. */
 export interface PolicyDenial {
@@ -23,7 +10,8 @@ export interface PolicyDenial {
 }
 
 /**
- * Builds the JSON-RPC error for a deny. Reasons the policy wrote (lower-case codes) are meant for the
+ * Builds the JSON-RPC error for a deny, with code `POLICY_DENIED_ERROR_CODE` (-31001) as the PDP
+ * answers gateways. Reasons the policy wrote (lower-case codes) are meant for the
  * caller and pass as they are; engine and normalizer failures (`ERR_*`) keep their stable code but
  * get the error table's generic summary as message, so no trap text, stack or policy internals reach
  * a client.
@@ -40,7 +28,7 @@ export function policyDenial(
   const reasons = decision.reasons.map(publicReason)
   const first = reasons[0] ?? { code: 'denied', message: 'denied by policy' }
   return {
-    code: MCP_POLICY_DENIED,
+    code: POLICY_DENIED_ERROR_CODE,
     message: first.message,
     data: {
       reason: first.code,

@@ -14,11 +14,9 @@ import { type McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { RequestNormalizer } from '../normalize/request-normalizer.js'
+import { REJECTED_PATH } from '../pdp/decision-service.js'
 import { applyRedactions } from './apply-redactions.js'
 import { policyDenial } from './policy-denial.js'
-
-/** Path recorded for messages refused before policy evaluation (they could not be normalized). */
-const REJECTED_PATH = 'mcp-policy/rejected'
 
 /** Options for {@link PolicyEnforcingTransport}. */
 export interface PolicyEnforcementOptions {
@@ -60,7 +58,7 @@ type Message = Record<string, unknown> & { id?: RequestId; method?: string }
  * results are judged at `mcp/response` and redacted or blocked.
  *
  * A denied request never reaches the server: the client gets a JSON-RPC error with code
- * {@link MCP_POLICY_DENIED}, the policy's reason code in `error.data.reason` and nothing internal.
+ * `POLICY_DENIED_ERROR_CODE` (-31001), the policy's reason code in `error.data.reason` and nothing internal.
  * A denied notification is dropped; a denied client response (to a server-initiated request) reaches
  * the server as an error, so nothing waits forever. Decisions are made in arrival order, so
  * `initialize` is always judged before what follows it.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   buildBundle,
   DecisionLog,
-  MCP_POLICY_DENIED,
+  POLICY_DENIED_ERROR_CODE,
   PolicyEnforcingTransport,
   PolicyEngine,
   RequestNormalizer,
@@ -89,7 +89,7 @@ describe('in-process enforcement: SDK client → Streamable HTTP → PolicyEnfor
       (err: unknown) => err,
     )
     expect(error).toBeInstanceOf(McpError)
-    expect((error as McpError).code).toBe(MCP_POLICY_DENIED)
+    expect((error as McpError).code).toBe(POLICY_DENIED_ERROR_CODE)
     return error as McpError
   }
 

@@ -13,8 +13,8 @@ import {
   DecisionLog,
   type DevKey,
   devIssuerConfig,
-  MCP_POLICY_DENIED,
   mintDevToken,
+  POLICY_DENIED_ERROR_CODE,
   type PolicyEnforcementOptions,
   PolicyEnforcingTransport,
   PolicyEngine,
@@ -108,7 +108,7 @@ describe('PolicyEnforcingTransport', () => {
       (err: unknown) => err,
     )
     expect(error).toBeInstanceOf(McpError)
-    expect((error as McpError).code).toBe(MCP_POLICY_DENIED)
+    expect((error as McpError).code).toBe(POLICY_DENIED_ERROR_CODE)
     return { message: (error as McpError).message, data: (error as McpError).data as Record<string, unknown> }
   }
 
@@ -166,7 +166,7 @@ describe('PolicyEnforcingTransport', () => {
     const client = await connect({}, await token())
     const failure = await denied(client.callTool({ name: 'boom', arguments: { text: 'x' } }))
     expect(failure.data).toMatchObject({ reason: 'ERR_DECISION_UNDEFINED', status: 500 })
-    expect(failure.message).toBe(`MCP error ${MCP_POLICY_DENIED}: The entrypoint produced no result.`)
+    expect(failure.message).toBe(`MCP error ${POLICY_DENIED_ERROR_CODE}: The entrypoint produced no result.`)
     expect(JSON.stringify(failure)).not.toContain('mcp/decision')
     expect(executed).toEqual([])
   })

@@ -44,7 +44,11 @@ describe('caller authentication (bearer)', () => {
     })
 
   it('answers 401 without a credential and with a wrong one, saying nothing more', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${secret}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong' },
+      { authorization: `Bearer ${secret}x` },
+    ]) {
       const res = await decide(headers)
       expect(res.statusCode).toBe(401)
       expect(await res.body.json()).toEqual({
