@@ -7,6 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { POLICY_DENIED_ERROR_CODE, replayLog, verifyLog } from '../../src/index.js'
+import { buildPolicy } from '../helpers/build-policy.js'
 import { findNginx, type NginxGateway, startNginxGateway } from '../helpers/nginx-gateway.js'
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js'
 import { buildReferenceBundle, startTestPdp, type TestPdp } from '../helpers/pdp.js'
@@ -179,6 +180,48 @@ describe.runIf(run)('nginx + njs gateway: SDK client → nginx → MCP server, t
       expect(body.error.data).toMatchObject({ reason: 'pdp_unavailable' })
     } finally {
       await orphan.close()
+    }
+  })
+
+  it('denies an allow whose approval obligation the gateway cannot meet', async () => {
+    const approvalPolicy = await buildPolicy({
+      rego: {
+        'approval.rego': `package mcp
+
+decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"require_approval": {"reason": "issues need a human"}}} if {
+	input.mcp.method == "tools/call"
+} else := {"allow": true, "status": 200, "reasons": [], "obligations": {"visible_tools": ["create_issue"]}}
+`,
+      },
+    })
+    const approvalPdp = await startTestPdp(approvalPolicy.path, {
+      identity: { issuers: [idp.issuerConfig] },
+      normalize: { servers: { github: { resource: github } } },
+    })
+    const approvalGateway = await startNginxGateway({
+      pdp: approvalPdp.url,
+      upstream: upstream.url,
+      serverId: 'github',
+    })
+    try {
+      const client = new Client({ name: 'e2e-nginx-approval', version: '1.0.0' })
+      const token = await idp.token('alice-cli', github)
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(approvalGateway.url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      )
+      clients.push(client)
+      const { status, body } = gatewayDenial(
+        await client.callTool({ name: 'create_issue', arguments: { title: 'x' } }).catch((e: unknown) => e),
+      )
+      expect(status).toBe(403)
+      expect(body.error.data).toMatchObject({ reason: 'approval_required' })
+      expect(JSON.stringify(body)).toContain('issues need a human')
+      expect(upstream.executed).not.toContain('create_issue')
+    } finally {
+      await approvalGateway.close()
+      await approvalPdp.close()
     }
   })
 

@@ -7,6 +7,8 @@
 //   redacted) — those two are buffered, since their body must be rewritten.
 // - deny: a JSON-RPC error answers with the decision's HTTP status, code -31001 and the policy's
 //   reason code in error.data.reason; the upstream never sees the request.
+// - an allow that carries obligations.require_approval is denied (reason approval_required): the
+//   gateway has no human to ask.
 // - anything else (PDP unreachable, malformed answer): 503 with reason "pdp_unavailable". Nothing
 //   ever fails open.
 //
@@ -114,12 +116,9 @@ function unreadable(r, id) {
   deny(r, id, 502, [{ code: 'response_unreadable', message: 'the MCP server answer cannot be checked' }])
 }
 
-async function relayFilteredTools(r, id, decision) {
+async function relayFilteredTools(r, id, visible) {
   const reply = await fetchUpstream(r)
   if (!reply) return
-  // No optional chaining in njs 0.7.
-  const obligations = decision.obligations || {}
-  const visible = obligations.visible_tools || []
   let body
   try {
     body = rewriteMessages(reply.headersOut['Content-Type'], reply.responseText, (message) => {
@@ -212,8 +211,16 @@ async function authorize(r) {
   if (!decision.allow) {
     return deny(r, message.id, decision.status || 403, decision.reasons || [], decision.decision_id)
   }
+  // No optional chaining in njs 0.7.
+  const obligations = decision.obligations || {}
+  const approval = obligations.require_approval
+  if (approval) {
+    // A gateway cannot ask a human: an obligation it cannot meet is not met.
+    const reason = `a human must approve this call: ${approval.reason || 'required by policy'}`
+    return deny(r, message.id, 403, [{ code: 'approval_required', message: reason }], decision.decision_id)
+  }
   if (message.method === 'tools/list' && message.id !== undefined) {
-    return relayFilteredTools(r, message.id, decision)
+    return relayFilteredTools(r, message.id, obligations.visible_tools || [])
   }
   if (message.method === 'tools/call' && message.id !== undefined && r.variables.mcp_judge_results === 'on') {
     return judgeResult(r, message.id, envelope(r, text))
