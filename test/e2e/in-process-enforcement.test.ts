@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -43,6 +44,7 @@ describe('in-process enforcement: SDK client → Streamable HTTP → PolicyEnfor
   let log: DecisionLog
   let logKey: CryptoKeyPair
   const clients: Client[] = []
+  let wrap: (transport: Transport) => Transport
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mcp-policy-enforce-'))
@@ -50,21 +52,20 @@ describe('in-process enforcement: SDK client → Streamable HTTP → PolicyEnfor
     const engine = await PolicyEngine.fromBundleFile(built.path)
     idp = await startTestIdp(principals, [github, 'https://mcp.example.com/jira'])
     const normalizer = new RequestNormalizer(
-      { servers: { github: { resource: github } }, environment: 'staging' },
+      { servers: { github: { resource: github } }, environment: 'staging', trustForwardedHeaders: false },
       new TokenVerifier({ issuers: [idp.issuerConfig] }),
     )
     logKey = (await generateKeyPair('Ed25519')) as CryptoKeyPair
     log = await DecisionLog.open({ dir: join(dir, 'log'), durability: 'sync', signingKey: logKey.privateKey })
-    server = await startSampleMcpServer(
-      (transport) =>
-        new PolicyEnforcingTransport(transport, {
-          engine,
-          normalizer,
-          server: 'github',
-          log,
-          destination: 'internal',
-        }),
-    )
+    wrap = (transport) =>
+      new PolicyEnforcingTransport(transport, {
+        engine,
+        normalizer,
+        server: 'github',
+        log,
+        destination: 'internal',
+      })
+    server = await startSampleMcpServer(wrap)
   })
 
   afterAll(async () => {
@@ -73,10 +74,10 @@ describe('in-process enforcement: SDK client → Streamable HTTP → PolicyEnfor
     await idp?.close()
   })
 
-  async function connect(token?: string): Promise<Client> {
+  async function connect(token?: string, url = server.url): Promise<Client> {
     const client = new Client({ name: 'e2e', version: '1.0.0' })
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers } }))
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }))
     clients.push(client)
     return client
   }
@@ -152,6 +153,30 @@ describe('in-process enforcement: SDK client → Streamable HTTP → PolicyEnfor
     const misdirected = await denial(connect(jiraToken))
     expect(misdirected.data).toMatchObject({ reason: 'unauthenticated', status: 401 })
     expect(JSON.stringify(misdirected)).not.toContain(jiraToken)
+  })
+
+  it('enforces the same over a session-keeping server (one wrapped transport per Mcp-Session-Id)', async () => {
+    const sessionful = await startSampleMcpServer(wrap, { sessions: true })
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(sessionful.url), {
+        requestInit: { headers: { authorization: `Bearer ${await idp.token('bob-cli', github)}` } },
+      })
+      const bob = new Client({ name: 'e2e-session', version: '1.0.0' })
+      await bob.connect(transport)
+      clients.push(bob)
+      expect(transport.sessionId).toEqual(expect.any(String))
+      expect((await bob.listTools()).tools.map((t) => t.name).sort()).toEqual([
+        'get_file_contents',
+        'get_issue',
+      ])
+      const result = await bob.callTool({ name: 'get_issue', arguments: { number: 1 } })
+      expect(result.content).toEqual([{ type: 'text', text: 'Issue #1: login fails on the settings page' }])
+      const error = await denial(bob.callTool({ name: 'create_issue', arguments: { title: 'x' } }))
+      expect(error.data).toMatchObject({ reason: 'outside_environment' })
+      expect(sessionful.executed).toEqual(['get_issue'])
+    } finally {
+      await sessionful.close()
+    }
   })
 
   it('leaves a decision log that verifies, replays at 100 % and holds no token', async () => {

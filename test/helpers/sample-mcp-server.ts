@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
@@ -24,6 +25,7 @@ export interface SampleMcpServer {
  */
 export async function startSampleMcpServer(
   wrap: (transport: Transport) => Transport = (t) => t,
+  options: { sessions?: boolean } = {},
 ): Promise<SampleMcpServer> {
   const executed: string[] = []
   const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] })
@@ -52,9 +54,38 @@ export async function startSampleMcpServer(
     return server
   }
 
+  // With sessions: one server and transport per Mcp-Session-Id, created at initialize.
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  const handleInSession = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id']
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined
+    if (!transport) {
+      if (id !== undefined) {
+        res.writeHead(404).end()
+        return
+      }
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sessionId) => {
+          sessions.set(sessionId, created)
+        },
+      })
+      created.onclose = () => {
+        if (created.sessionId) sessions.delete(created.sessionId)
+      }
+      await mcpServer().connect(wrap(created))
+      transport = created
+    }
+    await transport.handleRequest(req, res)
+  }
+
   const http: Server = createServer(async (req, res) => {
     if (!req.url?.startsWith('/mcp')) {
       res.writeHead(404).end()
+      return
+    }
+    if (options.sessions) {
+      await handleInSession(req, res)
       return
     }
     // Stateless: one server and transport per HTTP request, as the SDK documents for scale-out.
@@ -72,5 +103,12 @@ export async function startSampleMcpServer(
     }
   })
   const port = await listen(http)
-  return { url: `http://127.0.0.1:${port}/mcp`, executed, close: () => closeServer(http) }
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    executed,
+    close: async () => {
+      for (const transport of sessions.values()) await transport.close()
+      await closeServer(http)
+    },
+  }
 }
