@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { type ReplayReport, replayLog } from '../src/index.js'
+import { type ReplayReport, renderReplayHtml, replayLog } from '../src/index.js'
+import { ProgressBar } from './progress-bar.js'
 import { runCommand } from './run-command.js'
 
 interface ReplayArgs {
   paths: string[]
   'bundle-store': string
   against?: string
-  format: 'text' | 'json'
+  format: 'text' | 'json' | 'html'
   out?: string
 }
 
@@ -28,23 +29,33 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       })
       .option('bundle-store', { type: 'string', default: '.bundle-store', describe: 'bundles by digest' })
       .option('against', { type: 'string', describe: 'candidate bundle .tar.gz (what-if)' })
-      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+      .option('format', {
+        choices: ['text', 'json', 'html'] as const,
+        default: 'text' as const,
+        describe: 'html: one self-contained file for a browser (use with --out)',
+      })
       .option('out', {
         type: 'string',
         describe: 'write the report here instead of stdout',
       }) as unknown as Argv<ReplayArgs>,
   handler: (args) =>
     runCommand(async () => {
-      const progress = process.stderr.isTTY
-        ? (n: number) => process.stderr.write(`\rreplayed ${n} decisions…`)
+      // Only a terminal gets a bar: piped or captured stderr stays free of control characters.
+      const bar = process.stderr.isTTY
+        ? new ProgressBar(process.stderr, { label: 'replaying', unit: 'decisions' })
         : undefined
       const report = await replayLog(args.paths, {
         bundleStore: args['bundle-store'],
         against: args.against,
-        onProgress: progress,
+        onProgress: bar ? (n, bytes) => bar.update(n, bytes) : undefined,
       })
-      if (progress) process.stderr.write('\n')
-      const text = args.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report)
+      bar?.finish(report.events)
+      const text =
+        args.format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : args.format === 'html'
+            ? renderReplayHtml(report, { sources: args.paths, against: args.against })
+            : renderText(report)
       if (args.out) await writeFile(args.out, text)
       else process.stdout.write(text)
       if (report.mode === 'what-if') return 0

@@ -176,6 +176,17 @@ export const errorTable = {
     exit: 2,
     summary: 'The checkpoint signing or verification key is not a usable Ed25519 key.',
   },
+  ERR_LOG_CONFIG_INVALID: {
+    status: 500,
+    exit: 2,
+    summary:
+      'A decision log or log shipping option is invalid (rotation, batch size, collector URL, cursor).',
+  },
+  ERR_LOG_SHIP_FAILED: {
+    status: 502,
+    exit: 2,
+    summary: 'The collector did not accept an upload; the events stay on disk and are retried with backoff.',
+  },
   ERR_PDP_CONFIG_INVALID: {
     status: 500,
     exit: 2,

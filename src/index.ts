@@ -3,8 +3,15 @@ export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
 export { erasePointers } from './audit/erase-pointers.js'
 export { eventHash, genesisHash } from './audit/event-hash.js'
-export type { ReplayDifference, ReplayOptions, ReplayReport } from './audit/replay-log.js'
+export type {
+  ReplayDifference,
+  ReplayOptions,
+  ReplayProgressBytes,
+  ReplayReport,
+} from './audit/replay-log.js'
 export { replayLog } from './audit/replay-log.js'
+export type { ReplayHtmlOptions } from './audit/replay-report-html.js'
+export { renderReplayHtml } from './audit/replay-report-html.js'
 export type { LogFinding, LogFindingKind, LogVerification } from './audit/verify-log.js'
 export { verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'

@@ -26,6 +26,15 @@ export interface DecisionLogOptions {
   batchMaxEvents?: number
   /** Start a new file when the current one exceeds this size; the chain continues. Default 64 MiB. */
   rotateBytes?: number
+  /**
+   * Also start a new file at each multiple of this many milliseconds since the Unix epoch, by the
+   * clock at write time: `86_400_000` rotates at UTC midnight, `3_600_000` on the hour. The chain
+   * continues across files. A file is never left empty: an idle log rotates on its next write.
+   * Default: no time rotation.
+   */
+  rotateEveryMs?: number
+  /** The clock (ms since the epoch) for timestamps, time rotation and checkpoint intervals. Default `Date.now`. */
+  now?: () => number
   /** Ed25519 private key signing checkpoints. Without it no checkpoints are written. */
   signingKey?: CryptoKey | KeyObject
   /** Sign a checkpoint every N events. Default 1000. */
@@ -60,21 +69,23 @@ interface Pending {
  */
 export class DecisionLog {
   readonly chain: string
-  readonly #options: Required<Omit<DecisionLogOptions, 'signingKey' | 'chain' | 'labels'>> &
-    Pick<DecisionLogOptions, 'signingKey'>
+  readonly #options: Required<Omit<DecisionLogOptions, 'signingKey' | 'chain' | 'labels' | 'rotateEveryMs'>> &
+    Pick<DecisionLogOptions, 'signingKey' | 'rotateEveryMs'>
   readonly #labels: Record<string, string>
   #seq = 0
   #head: string
   #file: FileHandle | undefined
   #fileIndex = 0
   #fileBytes = 0
+  /** The time-rotation period the current file's first write fell in. */
+  #filePeriod = 0
   #checkpoints: FileHandle | undefined
   #queue: Pending[] = []
   #flushing: Promise<void> | undefined
   #lastCheckpointSeq = 0
   /** The last event written to the file (the head a checkpoint may name). */
   #written = { seq: 0, hash: '' }
-  #lastCheckpointAt = Date.now()
+  #lastCheckpointAt: number
   #failed: unknown
   #closed = false
 
@@ -90,15 +101,24 @@ export class DecisionLog {
       checkpointEvery: options.checkpointEvery ?? 1000,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 10_000,
       signingKey: options.signingKey,
+      rotateEveryMs: options.rotateEveryMs,
+      now: options.now ?? Date.now,
     }
+    this.#lastCheckpointAt = this.#options.now()
   }
 
   /**
    * Opens a new chain in `dir`.
    *
-   * @throws McpPolicyError `ERR_LOG_WRITE_FAILED` when the directory or file cannot be created.
+   * @throws McpPolicyError `ERR_LOG_CONFIG_INVALID` for a non-positive size, interval or batch option;
+   * `ERR_LOG_WRITE_FAILED` when the directory or file cannot be created.
    */
   static async open(options: DecisionLogOptions): Promise<DecisionLog> {
+    for (const name of ['rotateBytes', 'rotateEveryMs', 'batchMaxEvents', 'checkpointEvery'] as const) {
+      const value = options[name]
+      if (value !== undefined && !(Number.isFinite(value) && value > 0))
+        throw new McpPolicyError('ERR_LOG_CONFIG_INVALID', `${name} must be a positive number, not ${value}`)
+    }
     const log = new DecisionLog(options, options.chain ?? randomUUID())
     try {
       await mkdir(options.dir, { recursive: true })
@@ -133,7 +153,7 @@ export class DecisionLog {
     const { value: input, erased } = erasePointers(record.input, record.redact ?? [])
     const unhashed = {
       decision_id: record.decision_id ?? randomUUID(),
-      timestamp: (record.timestamp ?? new Date()).toISOString(),
+      timestamp: (record.timestamp ?? new Date(this.#options.now())).toISOString(),
       path: record.path,
       input,
       result: record.result,
@@ -228,11 +248,17 @@ export class DecisionLog {
 
   async #write(text: string, fsync: boolean): Promise<void> {
     const bytes = Buffer.from(text, 'utf8')
-    if (this.#fileBytes > 0 && this.#fileBytes + bytes.length > this.#options.rotateBytes) {
+    const every = this.#options.rotateEveryMs
+    const period = every ? Math.floor(this.#options.now() / every) : 0
+    if (
+      this.#fileBytes > 0 &&
+      (this.#fileBytes + bytes.length > this.#options.rotateBytes || period !== this.#filePeriod)
+    ) {
       await this.#file?.datasync()
       await this.#file?.close()
       await this.#openNextFile()
     }
+    if (this.#fileBytes === 0) this.#filePeriod = period
     await this.#file!.write(bytes)
     this.#fileBytes += bytes.length
     if (fsync) await this.#file!.datasync()
@@ -252,9 +278,14 @@ export class DecisionLog {
     const due =
       force ||
       seq - this.#lastCheckpointSeq >= this.#options.checkpointEvery ||
-      Date.now() - this.#lastCheckpointAt >= this.#options.checkpointIntervalMs
+      this.#options.now() - this.#lastCheckpointAt >= this.#options.checkpointIntervalMs
     if (!due) return
-    const payload: CheckpointPayload = { chain: this.chain, seq, hash, timestamp: new Date().toISOString() }
+    const payload: CheckpointPayload = {
+      chain: this.chain,
+      seq,
+      hash,
+      timestamp: new Date(this.#options.now()).toISOString(),
+    }
     const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
       .setProtectedHeader({ alg: 'EdDSA', typ: 'mcp-policy-checkpoint+jws' })
       .sign(key)
@@ -263,7 +294,7 @@ export class DecisionLog {
     await this.#checkpoints.write(`${jws}\n`)
     await this.#checkpoints.datasync()
     this.#lastCheckpointSeq = payload.seq
-    this.#lastCheckpointAt = Date.now()
+    this.#lastCheckpointAt = this.#options.now()
   }
 }
 

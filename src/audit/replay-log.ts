@@ -17,8 +17,17 @@ export interface ReplayOptions {
   against?: string
   /** Verify bundle signatures when loading. */
   verification?: BundleVerification
-  /** Called every 1,000 events (for a progress bar). */
-  onProgress?: (eventsDone: number) => void
+  /**
+   * Called every 1,000 events and once at the end (for a progress bar), with how far through the
+   * log files' bytes the replay has read.
+   */
+  onProgress?: (eventsDone: number, bytes: ReplayProgressBytes) => void
+}
+
+/** How much of the log a replay has read, in bytes of the files (read-ahead included). */
+export interface ReplayProgressBytes {
+  done: number
+  total: number
 }
 
 /** One decision whose replay differs from the record. */
@@ -105,12 +114,15 @@ export async function replayLog(
     return engines.get(digest)
   }
 
-  for (const file of await logFiles(paths)) {
+  const files = await logFiles(paths)
+  // Sizes are taken up front: a log still being written is replayed as far as it reaches.
+  const sizes = options.onProgress ? await Promise.all(files.map(async (f) => (await stat(f)).size)) : []
+  const bytes: ReplayProgressBytes = { done: 0, total: sizes.reduce((n, s) => n + s, 0) }
+  for (const [index, file] of files.entries()) {
     let line = 0
-    for await (const text of createInterface({
-      input: createReadStream(file),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    })) {
+    const stream = createReadStream(file)
+    const before = bytes.done
+    for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
       line++
       let event: DecisionEvent
       try {
@@ -119,7 +131,10 @@ export async function replayLog(
         continue // torn or malformed lines are verify-log's to report
       }
       report.events++
-      if (report.events % 1000 === 0) options.onProgress?.(report.events)
+      if (options.onProgress && report.events % 1000 === 0) {
+        bytes.done = Math.min(before + stream.bytesRead, bytes.total)
+        options.onProgress(report.events, bytes)
+      }
       const engine = await engineFor(event)
       if (!engine) {
         const digest = Object.values(event.bundles ?? {})[0]?.digest ?? '(none)'
@@ -133,7 +148,9 @@ export async function replayLog(
       }
       report.differences.push(describeDifference(event, file, line, replayed))
     }
+    bytes.done = before + (sizes[index] ?? 0)
   }
+  options.onProgress?.(report.events, { done: bytes.total, total: bytes.total })
   report.groups = groupDifferences(report.differences)
   return report
 }

@@ -46,8 +46,12 @@ async function runPrimary(
   let stopping = false
   let announced = false
   const restarts: number[] = []
+  // Tracked here: node:cluster removes a worker from cluster.workers only once it has both exited
+  // and disconnected, in either order, so counting cluster.workers on 'exit' races.
+  const live = new Set<Worker>()
   const fork = (): Worker => {
     const worker = cluster.fork()
+    live.add(worker)
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready' && !announced) {
         announced = true
@@ -61,9 +65,11 @@ async function runPrimary(
   }
   return new Promise<number>((resolve) => {
     let startupFailed = false
+    let exitCode = 0
     cluster.on('exit', (worker, code, signal) => {
+      live.delete(worker)
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0)
+        if (live.size === 0) resolve(exitCode)
         return
       }
       const now = Date.now()
@@ -75,9 +81,9 @@ async function runPrimary(
           `worker ${worker.id} exited (${signal ?? code}); not restarting: ${startupFailed ? 'it failed at startup' : 'crash loop'}`,
         )
         stopping = true
-        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(2)
-        else cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && resolve(2))
+        exitCode = 2
+        for (const w of live) w.process.kill('SIGTERM')
+        if (live.size === 0) resolve(exitCode)
         return
       }
       print(
@@ -89,7 +95,7 @@ async function runPrimary(
       if (stopping) return
       stopping = true
       print('draining: finishing in-flight requests and flushing the decision log')
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+      for (const worker of live) worker.process.kill('SIGTERM')
     }
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)

@@ -102,6 +102,81 @@ describe('DecisionLog writes a verifiable hash chain', () => {
   })
 })
 
+describe('DecisionLog rotates by time (injected clock, no sleeping)', () => {
+  const day = 86_400_000
+
+  it('a new file at each UTC midnight, the chain continuing across files; idle periods leave no empty file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-time-'))
+    let now = Date.parse('2026-03-01T23:59:58.000Z')
+    const log = await DecisionLog.open({
+      dir,
+      rotateEveryMs: day,
+      now: () => now,
+      signingKey: privateKey,
+      checkpointEvery: 4,
+    })
+    const appendMany = async (n: number) => {
+      for (let i = 0; i < n; i++) await log.append(record(i))
+    }
+    await appendMany(10)
+    now = Date.parse('2026-03-02T00:00:00.500Z')
+    await appendMany(10)
+    now += 3_600_000 // later the same day: same file
+    await appendMany(5)
+    now = Date.parse('2026-03-05T08:00:00.000Z') // two idle days: no files for them
+    await appendMany(1)
+    await log.close()
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort()
+    const perFile = await Promise.all(
+      files.map(async (f) => (await lines(join(dir, f))).map((l) => JSON.parse(l))),
+    )
+    expect(perFile.map((events) => events.length)).toEqual([10, 15, 1])
+    expect(perFile.map((events) => [...new Set(events.map((e) => e.timestamp.slice(0, 10)))])).toEqual([
+      ['2026-03-01'],
+      ['2026-03-02'],
+      ['2026-03-05'],
+    ])
+    expect(perFile[1]![0].prev).toBe(perFile[0]!.at(-1).hash)
+    expect(perFile[2]![0].prev).toBe(perFile[1]!.at(-1).hash)
+    const checkpoints = (await lines(join(dir, `decisions-${log.chain}.checkpoints`))).map(
+      (jws) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).timestamp,
+    )
+    expect(checkpoints.at(-1)).toBe('2026-03-05T08:00:00.000Z')
+    expect(await verifyLog([dir], { key: publicKey })).toMatchObject({
+      intact: true,
+      chains: [{ files: 3, events: 26, lastSeq: 26 }],
+    })
+  })
+
+  it('hourly rotation and size rotation together', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-time-'))
+    let now = Date.parse('2026-03-01T10:30:00.000Z')
+    const log = await DecisionLog.open({ dir, rotateEveryMs: 3_600_000, rotateBytes: 4096, now: () => now })
+    for (let i = 0; i < 40; i++) {
+      if (i === 20) now += 3_600_000
+      await log.append(record(i))
+    }
+    await log.close()
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort()
+    const hours = await Promise.all(
+      files.map(
+        async (f) => new Set((await lines(join(dir, f))).map((l) => JSON.parse(l).timestamp.slice(11, 13))),
+      ),
+    )
+    // Size splits each hour into several files; no file mixes the two hours.
+    expect(files.length).toBeGreaterThan(4)
+    expect(hours.every((h) => h.size === 1)).toBe(true)
+    expect(hours.map((h) => [...h][0])).toContain('11')
+    expect((await verifyLog([dir])).intact).toBe(true)
+  })
+
+  it.each([0, -5, Number.NaN])('rejects rotateEveryMs %s with ERR_LOG_CONFIG_INVALID', async (value) => {
+    await expect(DecisionLog.open({ dir: tmpdir(), rotateEveryMs: value })).rejects.toMatchObject({
+      code: 'ERR_LOG_CONFIG_INVALID',
+    })
+  })
+})
+
 describe('verify-log tamper matrix: each kind of tampering is detected and located', () => {
   const tamper = async (edit: (lines: string[]) => string[] | Promise<string[]>) => {
     const log = await writeLog(60)
