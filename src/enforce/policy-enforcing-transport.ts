@@ -1,20 +1,12 @@
-import { randomUUID } from 'node:crypto'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import type { DecisionLog } from '../audit/decision-log.js'
-import type { Decision, Reason, ResponseJudgement } from '../engine/decision.js'
-import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
-import {
-  type BundleRef,
-  DECISION_ENTRYPOINT,
-  type PolicyEngine,
-  RESPONSE_ENTRYPOINT,
-} from '../engine/policy-engine.js'
-import { type McpPolicyError, toMcpPolicyError } from '../errors.js'
+import type { Decision, Reason } from '../engine/decision.js'
+import type { PolicyEngine } from '../engine/policy-engine.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { RequestNormalizer } from '../normalize/request-normalizer.js'
-import { REJECTED_PATH } from '../pdp/decision-service.js'
+import { DecisionService } from '../pdp/decision-service.js'
 import { applyRedactions } from './apply-redactions.js'
 import { policyDenial } from './policy-denial.js'
 
@@ -63,6 +55,9 @@ type Message = Record<string, unknown> & { id?: RequestId; method?: string }
  * the server as an error, so nothing waits forever. Decisions are made in arrival order, so
  * `initialize` is always judged before what follows it.
  *
+ * Normalizing, deciding and logging go through the same {@link DecisionService} the PDP uses, so
+ * in-process decisions are logged, verified and replayed exactly like the PDP's.
+ *
  * Wrapping the transport, not the server's handlers, means one wrapper covers every method the
  * server implements now or later — including ones nobody thought to guard — and every SDK server
  * (`McpServer`, low-level `Server`) over any transport.
@@ -81,12 +76,18 @@ export class PolicyEnforcingTransport implements Transport {
 
   readonly #inner: Transport
   readonly #options: PolicyEnforcementOptions
+  readonly #service: DecisionService
   readonly #admitted = new Map<RequestId, Admitted>()
   #inbound: Promise<void> = Promise.resolve()
 
   constructor(inner: Transport, options: PolicyEnforcementOptions) {
     this.#inner = inner
     this.#options = options
+    this.#service = new DecisionService({
+      engine: options.engine,
+      normalizer: options.normalizer,
+      log: options.log,
+    })
     const innerClose = inner.onclose
     const innerError = inner.onerror
     inner.onclose = () => {
@@ -173,39 +174,29 @@ export class PolicyEnforcingTransport implements Transport {
     }
   }
 
-  /** Normalizes, decides, meets obligations and logs; never throws. */
+  /** Normalizes, decides and logs (through the PDP's decision core), then meets obligations; never throws. */
   async #decide(
     message: Message,
     extra: MessageExtraInfo | undefined,
   ): Promise<{ decisionId: string; decision: Decision; input?: InputDocument }> {
-    const decisionId = randomUUID()
+    const facts = {
+      message,
+      headers: requestHeaders(extra),
+      server: this.#options.server,
+      attributes: this.#options.attributes,
+    }
     let input: InputDocument
     try {
-      input = await this.#options.normalizer.normalize({
-        message,
-        headers: requestHeaders(extra),
-        server: this.#options.server,
-        attributes: this.#options.attributes,
-      })
-    } catch (err) {
-      const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
-      const decision = denial(error)
-      const rejected = { error: { code: error.code }, server: this.#options.server, method: message.method }
-      return { decisionId, decision: await this.#record(decisionId, REJECTED_PATH, rejected, decision, {}) }
+      input = await this.#options.normalizer.normalize(facts)
+    } catch {
+      // The service normalizes again, fails the same way, and logs the rejection as the PDP does.
+      const { decision_id, ...decision } = await this.#service.decideMcp(facts)
+      return { decisionId: decision_id, decision }
     }
-    const outcome = this.#options.engine.decide(input)
-    let decision = await this.#record(
-      decisionId,
-      DECISION_ENTRYPOINT,
-      input,
-      outcome.decision,
-      outcome.ndBuiltinCache,
-      outcome.bundle,
-      outcome.decision.obligations.redact,
-    )
+    const { decision_id, ...decision } = await this.#service.decideInput(input)
     const approval = decision.allow ? decision.obligations.require_approval : undefined
-    if (approval) decision = await this.#approve(input, decision, approval)
-    return { decisionId, decision, input }
+    if (!approval) return { decisionId: decision_id, decision, input }
+    return { decisionId: decision_id, decision: await this.#approve(input, decision, approval), input }
   }
 
   async #approve(input: InputDocument, decision: Decision, approval: { reason: string }): Promise<Decision> {
@@ -224,71 +215,27 @@ export class PolicyEnforcingTransport implements Transport {
     }
   }
 
+  /** Judges a tool result at `mcp/response` (logged by the decision core) and applies its redactions. */
   async #judge(
     request: InputDocument,
     result: Record<string, unknown>,
   ): Promise<{ allow: boolean; status: number; reasons: Reason[]; result?: unknown; decisionId: string }> {
-    const decisionId = randomUUID()
-    const input: Record<string, unknown> = { request, result }
-    if (this.#options.destination !== undefined) input.destination = { model: this.#options.destination }
-    const outcome = this.#options.engine.judgeResponse(input)
-    const recorded = await this.#record(
-      decisionId,
-      RESPONSE_ENTRYPOINT,
-      input,
-      outcome.judgement,
-      outcome.ndBuiltinCache,
-      outcome.bundle,
-    )
-    const judgement = recorded as ResponseJudgement | Decision
-    if (!judgement.allow) {
-      return {
-        allow: false,
-        status: 'status' in judgement ? judgement.status : 403,
-        reasons: judgement.reasons,
-        decisionId,
-      }
-    }
-    const redacted = applyRedactions(result, outcome.judgement.redactions)
+    const destination = this.#options.destination
+    const judged = await this.#service.judgeResponse({
+      request,
+      result,
+      destination: destination === undefined ? undefined : { model: destination },
+    })
+    const decisionId = judged.decision_id
+    if (!judged.allow) return { allow: false, status: 403, reasons: judged.reasons, decisionId }
+    const redacted = applyRedactions(result, judged.redactions)
     if (redacted === undefined) {
       const reasons = [
         { code: 'redaction_failed', message: 'a redaction of the tool result could not be applied' },
       ]
       return { allow: false, status: 500, reasons, decisionId }
     }
-    return { allow: true, status: 200, reasons: outcome.judgement.reasons, result: redacted, decisionId }
-  }
-
-  /**
-   * Appends a decision to the log (when there is one) and returns what takes effect: the decision
-   * itself, or a deny when it cannot be recorded — nothing is decided unlogged.
-   */
-  async #record<T extends Decision | ResponseJudgement>(
-    decisionId: string,
-    path: string,
-    input: unknown,
-    result: T,
-    nd: NdBuiltinCache,
-    bundle?: BundleRef,
-    redact?: readonly string[],
-  ): Promise<T | Decision> {
-    const log = this.#options.log
-    if (!log) return result
-    const ref = bundle ?? this.#options.engine.bundle
-    try {
-      await log.append({
-        decision_id: decisionId,
-        path,
-        input,
-        result,
-        bundles: ref ? { [ref.name]: { revision: ref.revision, digest: ref.digest } } : {},
-        nd_builtin_cache: nd,
-        redact,
-      })
-      return result
-    } catch (err) {
-      return denial(toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED'))
-    }
+    return { allow: true, status: 200, reasons: judged.reasons, result: redacted, decisionId }
   }
 }
 
@@ -312,14 +259,5 @@ function filterTools(result: Record<string, unknown>, decision: Decision): Recor
     tools: tools.filter(
       (tool: { name?: unknown }) => typeof tool?.name === 'string' && visible.has(tool.name),
     ),
-  }
-}
-
-function denial(error: McpPolicyError): Decision {
-  return {
-    allow: false,
-    status: error.status,
-    reasons: [{ code: error.code, message: error.message }],
-    obligations: {},
   }
 }
