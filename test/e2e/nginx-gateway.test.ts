@@ -50,11 +50,13 @@ describe.runIf(run)('nginx + njs gateway: SDK client → nginx → MCP server, t
   let pdp: TestPdp
   let upstream: SampleMcpServer
   let gateway: NginxGateway
+  let bundlePath = ''
   const clients: Client[] = []
 
   beforeAll(async () => {
     if (!found) throw new Error('CI is set but nginx with the njs module is not installed (see .ci/run)')
     const bundle = await buildReferenceBundle()
+    bundlePath = bundle.path
     idp = await startTestIdp(principals, [github])
     pdp = await startTestPdp(bundle.path, {
       identity: { issuers: [idp.issuerConfig] },
@@ -222,6 +224,55 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
     } finally {
       await approvalGateway.close()
       await approvalPdp.close()
+    }
+  })
+
+  it('denies what is not one JSON-RPC message (junk, batch) with 400 and a stable code, nothing internal', async () => {
+    // Its own PDP: rejections are logged under mcp-policy/rejected, which a replay cannot re-evaluate.
+    const junkPdp = await startTestPdp(bundlePath, {
+      identity: { issuers: [idp.issuerConfig] },
+      normalize: { servers: { github: { resource: github } } },
+    })
+    const junkGateway = await startNginxGateway({
+      pdp: junkPdp.url,
+      upstream: upstream.url,
+      serverId: 'github',
+    })
+    try {
+      const token = await idp.token('alice-cli', github)
+      const post = async (body: string) => {
+        const response = await fetch(junkGateway.url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body,
+        })
+        return {
+          status: response.status,
+          body: (await response.json()) as {
+            id: unknown
+            error: { code: number; message: string; data: { reason: string } }
+          },
+        }
+      }
+      const junk = await post('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", ')
+      expect(junk.status).toBe(400)
+      expect(junk.body).toMatchObject({ id: null, error: { code: POLICY_DENIED_ERROR_CODE } })
+      expect(junk.body.error.data.reason).toBe('ERR_NORMALIZE_JSON_INVALID')
+      expect(junk.body.error.message).toBe('the request could not be decided (ERR_NORMALIZE_JSON_INVALID)')
+      const batch = await post(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'ping' }]))
+      expect(batch.status).toBe(400)
+      expect(batch.body.error.data.reason).toBe('ERR_NORMALIZE_BATCH_UNSUPPORTED')
+      await junkPdp.close()
+      const verification = await verifyLog([junkPdp.logDir])
+      expect(verification.intact).toBe(true)
+      expect(verification.chains[0]!.events).toBe(2)
+    } finally {
+      await junkGateway.close()
+      await junkPdp.close()
     }
   })
 

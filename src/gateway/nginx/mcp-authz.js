@@ -52,7 +52,15 @@ function parse(text) {
   }
 }
 
-function deny(r, id, status, reasons, decisionId) {
+// Reasons the policy wrote are meant for the caller; ERR_* ones (malformed message, engine or log
+// failure) keep their stable code, but their text stays in the PDP's log, not in the client's error.
+function publicReason(reason) {
+  if (String(reason.code).indexOf('ERR_') !== 0) return { code: reason.code, message: reason.message }
+  return { code: reason.code, message: `the request could not be decided (${reason.code})` }
+}
+
+function deny(r, id, status, decisionReasons, decisionId) {
+  const reasons = decisionReasons.map(publicReason)
   const first = reasons[0] || { code: 'denied', message: 'denied by policy' }
   const data = { reason: first.code, reasons: reasons, status: status }
   if (decisionId) data.decision_id = decisionId
