@@ -276,6 +276,34 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
     }
   })
 
+  it('carries Mcp-Session-Id both ways for a session-keeping MCP server', async () => {
+    const sessionful = await startSampleMcpServer(undefined, { sessions: true })
+    const sessionGateway = await startNginxGateway({
+      pdp: pdp.url,
+      upstream: sessionful.url,
+      serverId: 'github',
+    })
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(sessionGateway.url), {
+        requestInit: { headers: { authorization: `Bearer ${await idp.token('bob-cli', github)}` } },
+      })
+      const bob = new Client({ name: 'e2e-nginx-session', version: '1.0.0' })
+      await bob.connect(transport)
+      clients.push(bob)
+      expect(transport.sessionId).toEqual(expect.any(String))
+      expect((await bob.listTools()).tools.map((t) => t.name).sort()).toEqual([
+        'get_file_contents',
+        'get_issue',
+      ])
+      const result = await bob.callTool({ name: 'get_issue', arguments: { number: 3 } })
+      expect(result.content).toEqual([{ type: 'text', text: 'Issue #3: login fails on the settings page' }])
+      expect(sessionful.executed).toEqual(['get_issue'])
+    } finally {
+      await sessionGateway.close()
+      await sessionful.close()
+    }
+  })
+
   it('leaves a PDP decision log holding every decision, which verifies and replays at 100 %', async () => {
     const errors = (await gateway.errorLog())
       .split('\n')
@@ -312,12 +340,13 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
           JSON.parse(l) as { path: string; input: { mcp?: { method?: string; tool?: { name?: string } } } },
       )
     const calls = events.filter((e) => e.path === 'mcp/decision' && e.input.mcp?.method === 'tools/call')
-    // get_issue, bob's and the agent's create_issue, get_file_contents twice: each decided once.
+    // alice's and bob's get_issue, bob's and the agent's create_issue, get_file_contents twice: each decided once.
     expect(calls.map((e) => e.input.mcp?.tool?.name).sort()).toEqual([
       'create_issue',
       'create_issue',
       'get_file_contents',
       'get_file_contents',
+      'get_issue',
       'get_issue',
     ])
     expect(events.some((e) => e.path === 'mcp/response')).toBe(true)
