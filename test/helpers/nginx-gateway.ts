@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -49,7 +49,8 @@ export interface NginxGateway {
 
 /**
  * Renders `src/gateway/nginx/nginx.conf` into a temp prefix (pid, logs and temp paths there) and
- * runs nginx in the foreground as a child process on a free loopback port, until `close`.
+ * runs nginx in the foreground as a child process on a free loopback port, until `close` (which
+ * also removes the prefix).
  */
 export async function startNginxGateway(options: NginxGatewayOptions): Promise<NginxGateway> {
   const found = findNginx()
@@ -99,6 +100,7 @@ export async function startNginxGateway(options: NginxGatewayOptions): Promise<N
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM')
       await exited
+      await rm(prefix, { recursive: true, force: true })
     },
   }
 }
