@@ -65,8 +65,12 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
 
 function renderText(report: ReplayReport): string {
   const lines = [
-    `${report.mode}: ${report.same}/${report.events} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differences.length} differ`,
+    `${report.mode}: ${report.same}/${report.events - report.rejected} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differences.length} differ`,
   ]
+  if (report.rejected > 0)
+    lines.push(
+      `${report.rejected} requests were refused before any policy ran (malformed): nothing to replay`,
+    )
   for (const [digest, count] of Object.entries(report.missingBundles))
     lines.push(`bundle ${digest} not in the store: ${count} decisions not replayed`)
   for (const group of report.groups)

@@ -1,4 +1,5 @@
 export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/decision-event.js'
+export { REJECTED_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
 export { erasePointers } from './audit/erase-pointers.js'
@@ -79,7 +80,7 @@ export type {
   McpRequestFacts,
   McpResponseJudgement,
 } from './pdp/decision-service.js'
-export { DecisionService, REJECTED_PATH } from './pdp/decision-service.js'
+export { DecisionService } from './pdp/decision-service.js'
 export type { JsonRpcDenial } from './pdp/jsonrpc-denial.js'
 export { jsonRpcDenial, POLICY_DENIED_ERROR_CODE } from './pdp/jsonrpc-denial.js'
 export {

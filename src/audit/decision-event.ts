@@ -50,3 +50,10 @@ export interface CheckpointPayload {
   hash: string
   timestamp: string
 }
+
+/**
+ * The `path` of an event recording a request refused before any policy ran (it could not be
+ * normalized: malformed JSON-RPC, a batch, an unknown server…). Its outcome does not depend on
+ * the policy, so replay counts such events apart instead of re-evaluating them.
+ */
+export const REJECTED_PATH = 'mcp-policy/rejected'

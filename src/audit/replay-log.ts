@@ -6,7 +6,7 @@ import { bundleStorePath } from '../bundle/bundle-store.js'
 import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { toMcpPolicyError } from '../errors.js'
-import type { DecisionEvent } from './decision-event.js'
+import { type DecisionEvent, REJECTED_PATH } from './decision-event.js'
 import { eventHash } from './event-hash.js'
 
 /** Options for {@link replayLog}. */
@@ -56,6 +56,8 @@ export interface ReplayReport {
   differences: ReplayDifference[]
   /** Events whose bundle is not in the store (reproduce mode): they cannot be replayed. */
   missingBundles: Record<string, number>
+  /** Events refused before any policy ran ({@link REJECTED_PATH}): nothing to re-evaluate. */
+  rejected: number
   /** Flips grouped for a what-if review. */
   groups: {
     by: 'server' | 'tool' | 'subject' | 'reason'
@@ -92,6 +94,7 @@ export async function replayLog(
     same: 0,
     differences: [],
     missingBundles: {},
+    rejected: 0,
     groups: [],
   }
 
@@ -134,6 +137,10 @@ export async function replayLog(
       if (options.onProgress && report.events % 1000 === 0) {
         bytes.done = Math.min(before + stream.bytesRead, bytes.total)
         options.onProgress(report.events, bytes)
+      }
+      if (event.path === REJECTED_PATH) {
+        report.rejected++
+        continue
       }
       const engine = await engineFor(event)
       if (!engine) {

@@ -74,6 +74,7 @@ export function renderReplayHtml(report: ReplayReport, options: ReplayHtmlOption
 <dt>Mode</dt><dd id="summary-mode">${esc(report.mode === 'reproduce' ? 'reproduce (recorded bundles)' : 'what-if (candidate bundle)')}</dd>
 <dt>Events</dt><dd id="summary-events">${fmt(report.events)}</dd>
 <dt>${report.mode === 'reproduce' ? 'Reproduced' : 'Unchanged'}</dt><dd id="summary-same">${fmt(report.same)}</dd>
+<dt>Refused before evaluation</dt><dd id="summary-rejected">${fmt(report.rejected)}</dd>
 <dt>Differences</dt><dd id="summary-differences">${fmt(report.differences.length)}${
     report.differences.length > 0
       ? ` (${CHANGES.filter((c) => byChange[c] > 0)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
 import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
@@ -13,8 +14,7 @@ import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
 
-/** Path recorded for requests refused before policy evaluation (they could not be normalized). */
-export const REJECTED_PATH = 'mcp-policy/rejected'
+export { REJECTED_PATH }
 
 /** What `POST /v1/mcp/decide` answers. */
 export interface McpDecisionResponse {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultServerResource, loadOrCreateDevKey, mintDevToken, verifyLog } from '../../src/index.js'
 import { buildReferenceBundle, toolCall } from '../helpers/pdp.js'
@@ -13,6 +13,9 @@ let dir: string
 let serve: ChildProcess
 let url: string
 let output = ''
+// A connection node:cluster's primary was handing to a worker at the instant it was SIGKILLed is
+// never answered: real clients (gateways) bound their wait, and so does this one.
+const client = new Agent({ headersTimeout: 5_000, bodyTimeout: 5_000, connectTimeout: 5_000 })
 
 beforeAll(async () => {
   const bundle = await buildReferenceBundle()
@@ -50,15 +53,20 @@ beforeAll(async () => {
   })
 }, 120_000)
 
-afterAll(() => {
+afterAll(async () => {
   if (serve && serve.exitCode === null) serve.kill('SIGKILL')
+  await client.close()
 })
 
 async function workerPids(): Promise<Set<number>> {
   const pids = new Set<number>()
   for (let i = 0; i < 40; i++) {
-    const res = await request(`${url}/health`, { reset: true })
-    pids.add(((await res.body.json()) as { pid: number }).pid)
+    try {
+      const res = await request(`${url}/health`, { reset: true, dispatcher: client })
+      pids.add(((await res.body.json()) as { pid: number }).pid)
+    } catch {
+      // a connection lost with a killed worker: ask again
+    }
   }
   return pids
 }
@@ -82,6 +90,7 @@ describe('mcp-policy serve with worker processes', () => {
         try {
           const res = await request(`${url}/v1/mcp/decide`, {
             method: 'POST',
+            dispatcher: client,
             reset: i % 5 === 0,
             body: JSON.stringify({
               message: toolCall('get_issue', { owner: 'acme', repo: 'api', issue_number: i }),

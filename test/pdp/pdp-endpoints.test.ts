@@ -1,7 +1,13 @@
 import { OPAClient } from '@styra/opa'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { POLICY_DENIED_ERROR_CODE, RequestNormalizer, TokenVerifier, verifyLog } from '../../src/index.js'
+import {
+  POLICY_DENIED_ERROR_CODE,
+  RequestNormalizer,
+  replayLog,
+  TokenVerifier,
+  verifyLog,
+} from '../../src/index.js'
 import { buildReferenceBundle, startTestPdp, type TestPdp, toolCall } from '../helpers/pdp.js'
 
 let pdp: TestPdp
@@ -239,5 +245,14 @@ describe('decision log', () => {
     expect(lines).toContain(res.body.decision_id)
     // The raw bearer token is never logged.
     expect(lines).not.toContain(alice)
+  })
+
+  it('replays at 100 % against the bundles the PDP kept in its store', async () => {
+    await pdp.log!.flush()
+    const report = await replayLog([pdp.logDir], { bundleStore: pdp.config.bundleStore })
+    expect(report.differences).toEqual([])
+    expect(report.missingBundles).toEqual({})
+    expect(report.rejected).toBeGreaterThanOrEqual(1)
+    expect(report.same + report.rejected).toBe(report.events)
   })
 })
