@@ -228,7 +228,7 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
   })
 
   it('denies what is not one JSON-RPC message (junk, batch) with 400 and a stable code, nothing internal', async () => {
-    // Its own PDP: rejections are logged under mcp-policy/rejected, which a replay cannot re-evaluate.
+    // Its own PDP, so the log below holds exactly these two rejections (path mcp-policy/rejected).
     const junkPdp = await startTestPdp(bundlePath, {
       identity: { issuers: [idp.issuerConfig] },
       normalize: { servers: { github: { resource: github } } },
@@ -270,6 +270,8 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
       const verification = await verifyLog([junkPdp.logDir])
       expect(verification.intact).toBe(true)
       expect(verification.chains[0]!.events).toBe(2)
+      const report = await replayLog([junkPdp.logDir], { bundleStore: junkPdp.config.bundleStore })
+      expect(report).toMatchObject({ events: 2, rejected: 2, same: 0, differences: [] })
     } finally {
       await junkGateway.close()
       await junkPdp.close()
