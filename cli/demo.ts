@@ -1,73 +1,78 @@
 import { access } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { buildBundle, type Decision, PolicyEngine } from '../src/index.js'
+import { buildBundle, runDemo } from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface DemoArgs {
   bundle: string
   rebuild: boolean
+  port: number
+  exit: boolean
+  'log-dir'?: string
 }
 
-// Sample requests in input document v1 shape; identity is assumed verified (normalization is a later milestone).
-const developer = { authenticated: true, id: 'alice', roles: ['developer'] }
-const support = { authenticated: true, id: 'bob', roles: ['support'] }
-const samples: { title: string; input: unknown }[] = [
-  { title: 'alice (developer) calls github/create_issue', input: call(developer, 'github', 'create_issue') },
-  { title: 'bob (support) calls github/create_issue', input: call(support, 'github', 'create_issue') },
-  { title: 'bob (support) calls github/get_issue', input: call(support, 'github', 'get_issue') },
-  { title: 'alice calls filesystem/write_file', input: call(developer, 'filesystem', 'write_file') },
-  {
-    title: 'an anonymous caller calls github/get_issue',
-    input: call({ authenticated: false }, 'github', 'get_issue'),
-  },
-  {
-    title: 'bob sends ping',
-    input: { mcp: { kind: 'request', method: 'ping' }, subject: support, server: { id: 'github' } },
-  },
-]
+/** The line the demo prints when it is done and only the PDP keeps running (the newcomer test waits for it). */
+export const DEMO_LAST_LINE = 'demo complete: the PDP keeps serving until Ctrl-C'
 
-function call(subject: unknown, server: string, tool: string) {
-  return {
-    mcp: { kind: 'request', method: 'tools/call', tool: { name: tool, arguments: {} } },
-    subject,
-    server: { id: server },
-  }
-}
-
-/** `mcp-policy demo`: builds the default bundle if needed and shows decisions on sample MCP requests. */
+/**
+ * `mcp-policy demo` (what `npm start` runs): builds the default bundle if needed, starts the PDP,
+ * a sample MCP server that enforces through it and a scripted agent, prints every decision with
+ * its reason, verifies and replays the decision log, and keeps the PDP running until Ctrl-C.
+ */
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
-  describe: 'Build the default bundle if needed and print decisions for sample MCP requests',
+  describe:
+    'Run the PDP, a sample MCP server and a scripted agent; print each decision; verify and replay the log',
   builder: (yargs: Argv) =>
-    yargs.option('bundle', { type: 'string', default: 'bundles/default.tar.gz' }).option('rebuild', {
-      type: 'boolean',
-      default: false,
-      describe: 'rebuild the bundle from bundles/default and rego/ first',
-    }) as Argv<DemoArgs>,
-  handler: (args) =>
-    runCommand(async () => {
+    yargs
+      .option('bundle', { type: 'string', default: 'bundles/default.tar.gz' })
+      .option('rebuild', {
+        type: 'boolean',
+        default: false,
+        describe: 'rebuild the bundle from bundles/default and rego/ first',
+      })
+      .option('port', { type: 'number', default: 8181, describe: 'PDP port (any free port when taken)' })
+      .option('log-dir', {
+        type: 'string',
+        describe: 'decision log directory (default decision-logs/demo-<time>)',
+      })
+      .option('exit', {
+        type: 'boolean',
+        default: false,
+        describe: 'stop after the scripted calls',
+      }) as Argv<DemoArgs>,
+  handler: async (args) => {
+    await runCommand(async () => {
       const exists = await access(args.bundle).then(
         () => true,
         () => false,
       )
       if (!exists || args.rebuild) {
+        process.stdout.write('building the default bundle (OPA → WebAssembly)…\n')
         const built = await buildBundle({ out: args.bundle })
-        process.stdout.write(`built ${built.path} (${built.digest})\n`)
+        process.stdout.write(`built ${built.path} (${built.digest})\n\n`)
       }
-      const engine = await PolicyEngine.fromBundleFile(args.bundle)
+      const demo = await runDemo({ bundle: args.bundle, port: args.port, logDir: args['log-dir'] })
+      const token =
+        'TOKEN=$(npx mcp-policy token --sub alice --roles developer --aud https://localhost/mcp/github)'
       process.stdout.write(
-        `bundle ${engine.bundle?.name} revision ${engine.bundle?.revision} ${engine.bundle?.digest}\n\n`,
+        [
+          '',
+          'try it yourself while the PDP runs:',
+          `  ${token}`,
+          `  curl -s ${demo.pdp.url}/v1/mcp/decide -d '{"server":"github","headers":{"authorization":"Bearer '$TOKEN'"},"message":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_issue","arguments":{}}}}'`,
+          DEMO_LAST_LINE,
+          '',
+        ].join('\n'),
       )
-      for (const sample of samples) {
-        const { decision } = engine.decide(sample.input)
-        process.stdout.write(`${describe(decision, sample.title)}\n`)
-      }
+      if (!args.exit)
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve)
+          process.once('SIGTERM', resolve)
+        })
+      await demo.close()
       return 0
-    }),
-}
-
-function describe(decision: Decision, title: string): string {
-  if (decision.allow) return `ALLOW ${decision.status}  ${title}`
-  const reasons = decision.reasons.map((r) => `${r.code}: ${r.message}`).join('; ')
-  return `DENY  ${decision.status}  ${title}  ->  ${reasons}`
+    })
+    process.exit(process.exitCode ?? 0)
+  },
 }

@@ -162,14 +162,31 @@ describe('mcp-policy CLI', async () => {
     expect((await mcpPolicy(['no-such-command'])).code).toBe(2)
   })
 
-  it('demo (npm start) builds the default bundle and prints allowed and denied decisions with reasons', async () => {
-    const { code, stdout } = await mcpPolicy(['demo', '--bundle', join(dir, 'demo.tar.gz')])
+  it('demo (npm start): PDP, sample MCP server and agent; decisions with reasons; log verified and replayed', async () => {
+    const { code, stdout } = await mcpPolicy([
+      'demo',
+      '--exit',
+      '--port',
+      '0',
+      '--bundle',
+      join(dir, 'demo.tar.gz'),
+      '--log-dir',
+      join(dir, 'demo-log'),
+    ])
     expect(code).toBe(0)
-    expect(stdout).toMatch(/^ALLOW 200 {2}alice \(developer\) calls github\/create_issue$/m)
     expect(stdout).toMatch(
-      /^DENY {2}403 {2}bob \(support\) calls github\/create_issue {2}-> {2}not_granted: /m,
+      /^LIST {3}alice \(developer\) sees tools: get_issue, get_file_contents, create_issue$/m,
     )
-    expect(stdout).toMatch(/^DENY {2}401 .* unauthenticated: /m)
+    expect(stdout).toMatch(/^ALLOW {2}alice \(developer\) → github\/get_issue: Issue #42/m)
+    expect(stdout).toMatch(/^DENY {3}bob \(support\) → github\/create_issue: 403 not_granted: /m)
+    expect(stdout).toMatch(
+      /^DENY {3}triage-agent for alice → github\/create_issue: 403 client_not_granted: /m,
+    )
+    expect(stdout).toMatch(/^DENY {3}anonymous → github\/get_issue: 401 unauthenticated: /m)
+    expect(stdout).toMatch(/^decision log verified: \d+ events, hash chain intact/m)
+    const replayed = /^replayed against the recorded bundle: (\d+)\/(\d+) decisions reproduced/m.exec(stdout)
+    expect(replayed?.[1]).toBe(replayed?.[2])
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('demo complete: the PDP keeps serving until Ctrl-C')
   })
 
   it('toolchain prints the pinned OPA', async () => {
