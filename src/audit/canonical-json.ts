@@ -45,7 +45,17 @@ function sortedCopy(value: unknown, flags: { indexKeys: boolean }, depth: number
       for (const key of keys) {
         const first = key.charCodeAt(0)
         if (first >= 48 && first <= 57) flags.indexKeys = true
-        copy[key] = sortedCopy(object[key], flags, depth + 1)
+        const member = sortedCopy(object[key], flags, depth + 1)
+        // A `__proto__` key (JSON.parse makes it an own member; callers can send one) must stay a
+        // member: plain assignment would set the copy's prototype and drop it from the log.
+        if (key === '__proto__')
+          Object.defineProperty(copy, key, {
+            value: member,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          })
+        else copy[key] = member
       }
       return copy
     }

@@ -34,7 +34,7 @@ export async function readShipCursor(path: string): Promise<ShipCursor> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, chains: {} }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, chains: chainMap({}) }
     throw toMcpPolicyError(err, 'ERR_LOG_READ_FAILED', `cannot read ship cursor ${path}`)
   }
   try {
@@ -52,7 +52,7 @@ export async function readShipCursor(path: string): Promise<ShipCursor> {
           Number.isSafeInteger(p.events),
       )
     if (!valid) throw new Error('not a version 1 ship cursor')
-    return cursor
+    return { version: 1, chains: chainMap(cursor.chains) }
   } catch (err) {
     throw new McpPolicyError(
       'ERR_LOG_CONFIG_INVALID',
@@ -87,4 +87,9 @@ export async function writeShipCursor(path: string, cursor: ShipCursor): Promise
   } finally {
     await dir.close()
   }
+}
+
+// Chain ids come from file names: a prototype-less map keeps any id (even `__proto__`) a member.
+function chainMap(chains: Record<string, ShipPosition>): Record<string, ShipPosition> {
+  return Object.assign(Object.create(null) as Record<string, ShipPosition>, chains)
 }

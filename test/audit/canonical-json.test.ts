@@ -11,7 +11,23 @@ const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: u
 const key = fc.oneof(
   fc.string(),
   fc.nat({ max: 5000 }).map(String),
-  fc.constantFrom('a', 'b', 'é', '\u{1F600}', '\uFB33', '\u0000', '"', '\\', '10', '9', '-1', '01', '1.5'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'a',
+    'b',
+    'é',
+    '\u{1F600}',
+    '\uFB33',
+    '\u0000',
+    '"',
+    '\\',
+    '10',
+    '9',
+    '-1',
+    '01',
+    '1.5',
+  ),
   fc.string({ unit: 'binary' }),
 )
 const json = fc.letrec((tie) => ({
@@ -55,6 +71,12 @@ describe('canonicalJson (fast RFC 8785) agrees with the canonicalize package', (
     const positions = order.map((k) => text.indexOf(k))
     expect(positions.every((p) => p >= 0)).toBe(true)
     expect(positions).toEqual([...positions].sort((a, b) => a - b))
+  })
+
+  it('keeps a __proto__ member (as JSON.parse makes it) as a member', () => {
+    const value = JSON.parse('{"b":1,"__proto__":{"polluted":true},"a":[{"__proto__":null}]}')
+    expect(canonicalJson(value)).toBe('{"__proto__":{"polluted":true},"a":[{"__proto__":null}],"b":1}')
+    expect(canonicalJson(value)).toBe(canonicalize(value))
   })
 
   it('drops undefined members, writes null for undefined array items, and calls toJSON like JSON.stringify', () => {
