@@ -4,6 +4,8 @@ export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
 export { erasePointers } from './audit/erase-pointers.js'
 export { eventHash, genesisHash } from './audit/event-hash.js'
+export type { LogShipperOptions, LogShipperStats } from './audit/log-shipper.js'
+export { LogShipper } from './audit/log-shipper.js'
 export type {
   ReplayDifference,
   ReplayOptions,
@@ -13,6 +15,8 @@ export type {
 export { replayLog } from './audit/replay-log.js'
 export type { ReplayHtmlOptions } from './audit/replay-report-html.js'
 export { renderReplayHtml } from './audit/replay-report-html.js'
+export type { ShipCursor, ShipPosition } from './audit/ship-cursor.js'
+export { readShipCursor } from './audit/ship-cursor.js'
 export type { LogFinding, LogFindingKind, LogVerification } from './audit/verify-log.js'
 export { verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'

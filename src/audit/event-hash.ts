@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { canonicalJson } from './canonical-json.js'
 
 // canonicalize (the RFC 8785 authors' implementation) is CommonJS whose types declare an ES default
 // export; loading it with require gives the function its types promise.
@@ -24,13 +25,15 @@ export function eventHash(eventWithoutHash: Record<string, unknown>): string {
 /**
  * Serializes an event for the log in one pass: the RFC 8785 canonical JSON of the event without
  * `hash`, hashed, with `,"hash":"…"` added before the closing brace. The line is what was hashed
- * plus the hash, so a verifier can check it from the text without re-canonicalizing.
+ * plus the hash, so a verifier can check it from the text without re-canonicalizing. Uses the fast
+ * {@link canonicalJson}; {@link eventHash} (the verifier's slow path) uses the `canonicalize`
+ * package, so each checks the other.
  */
 export function canonicalEventLine(eventWithoutHash: Record<string, unknown>): {
   line: string
   hash: string
 } {
-  const canonical = canonicalize(eventWithoutHash)
+  const canonical = canonicalJson(eventWithoutHash)
   if (canonical === undefined || !canonical.endsWith('}'))
     throw new TypeError('event cannot be canonicalized')
   const hash = createHash('sha256').update(canonical).digest('hex')
@@ -45,11 +48,8 @@ export function canonicalEventLine(eventWithoutHash: Record<string, unknown>): {
 export function lineHashMatches(line: string, hash: string): boolean {
   const suffix = `,"hash":"${hash}"}`
   if (!line.endsWith(suffix)) return false
-  return (
-    createHash('sha256')
-      .update(`${line.slice(0, -suffix.length)}}`)
-      .digest('hex') === hash
-  )
+  // Two updates rather than one concatenated string: no copy of the line just to swap its tail.
+  return createHash('sha256').update(line.slice(0, -suffix.length)).update('}').digest('hex') === hash
 }
 
 /** The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together. */

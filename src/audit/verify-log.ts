@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs'
 import { open, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { type CryptoKey, compactVerify, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { CheckpointPayload, DecisionEvent } from './decision-event.js'
 import { eventHash, genesisHash, lineHashMatches } from './event-hash.js'
+import { readLines } from './read-lines.js'
 
 /** Kinds of evidence {@link verifyLog} reports. */
 export type LogFindingKind =
@@ -172,10 +171,9 @@ async function verifyChain(
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!.path
     const torn = !(await endsWithNewline(file))
-    const reader = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
     let lineNo = 0
     let pendingTorn: { line: number } | undefined
-    for await (const text of reader) {
+    for await (const { text } of readLines(file)) {
       lineNo++
       if (pendingTorn) {
         findings.push({

@@ -1,14 +1,18 @@
 /**
  * Decision-log benchmark (`npm run bench`): append in batch mode, then streamed verify and replay
- * of the same log, reporting events/s and peak RSS (constant memory is the point for verify/replay).
+ * of the same log, then shipping it to a loopback collector, reporting events/s and peak RSS
+ * (constant memory is the point for verify/replay).
  * Not a test. `BENCH_LOG_EVENTS` sets the log size (default 1,000,000).
  */
 
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildBundle, DecisionLog, PolicyEngine, replayLog, verifyLog } from '../../src/index.js'
+import { gunzipSync } from 'node:zlib'
+import { buildBundle, DecisionLog, LogShipper, PolicyEngine, replayLog, verifyLog } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 
 const events = Number(process.env.BENCH_LOG_EVENTS ?? 1_000_000)
@@ -81,6 +85,29 @@ await phase('verify-log (hashes, chain, checkpoints), streamed', async () => {
 await phase('replay against the recorded bundle, streamed, one core', async () => {
   const report = await replayLog([logDir], { bundleStore: store })
   if (report.same !== events) throw new Error(`replay reproduced ${report.same}/${events}`)
+})
+await phase('ship to a loopback collector (gzip JSON arrays of 1,000, collector in-process)', async () => {
+  // The collector gunzips and counts in this same process: the number is a floor for the shipper.
+  let received = 0
+  const collector = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      received += (JSON.parse(gunzipSync(Buffer.concat(chunks)).toString()) as unknown[]).length
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve))
+  const shipper = await LogShipper.start({
+    dir: logDir,
+    url: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+    maxBatchEvents: 1000,
+    maxBatchBytes: 4 * 1024 * 1024,
+  })
+  await shipper.drain()
+  await shipper.stop()
+  await new Promise((resolve) => collector.close(resolve))
+  if (received !== events) throw new Error(`collector received ${received}/${events}`)
 })
 clearInterval(sampler)
 console.log(
