@@ -52,6 +52,17 @@ export const pdpConfigSchema = {
             durability: { enum: ['sync', 'batch', 'async'] },
             signingKeyFile: { type: 'string' },
             rotateBytes: positiveInt,
+            ship: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['url'],
+              properties: {
+                url: { type: 'string', pattern: '^https?://' },
+                token: { type: 'string' },
+                pollIntervalMs: positiveInt,
+                maxBatchEvents: positiveInt,
+              },
+            },
           },
         },
       ],

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
+import { LogShipper } from '../audit/log-shipper.js'
 import type { PdpConfig } from './pdp-config.js'
 import { type RunningPdp, startPdp } from './pdp-server.js'
 
@@ -29,13 +30,36 @@ const MAX_RESTARTS_IN_WINDOW = 10
 export async function runPdp(config: PdpConfig, options: RunPdpOptions = {}): Promise<number> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`))
   if (cluster.isWorker) return runWorker(config)
+  // One shipper per log directory, in the primary (or the single process): it tails every
+  // worker's chain, so workers never race over the cursor.
+  const ship = config.log ? config.log.ship : undefined
+  const shipper =
+    config.log && ship
+      ? await LogShipper.start({
+          dir: config.log.dir,
+          url: ship.url,
+          token: ship.token,
+          pollIntervalMs: ship.pollIntervalMs,
+          maxBatchEvents: ship.maxBatchEvents,
+          onError: (error) =>
+            print(`log shipping: ${error.code}: ${error.message} (retrying; events stay on disk)`),
+        })
+      : undefined
+  let code: number
   if (config.workers <= 1) {
     const pdp = await startPdp(config, { worker: '0' })
     print(`listening on ${pdp.url} (1 process)`)
     options.onListening?.(pdp.url)
-    return untilSignal(async () => pdp.close())
+    code = await untilSignal(async () => pdp.close())
+  } else {
+    code = await runPrimary(config, print, options)
   }
-  return runPrimary(config, print, options)
+  if (shipper) {
+    // Give the collector a bounded chance at the last events; whatever is left ships on next start.
+    await shipper.drain({ timeoutMs: 5_000 }).catch(() => {})
+    await shipper.stop()
+  }
+  return code
 }
 
 async function runPrimary(

@@ -45,6 +45,11 @@ export interface PdpLogConfig {
   signingKeyFile?: string
   /** Rotate files beyond this many bytes. Default 64 MiB. */
   rotateBytes?: number
+  /**
+   * Ship the log to a collector in OPA's decision-log upload format (gzip JSON arrays POSTed to
+   * `<url>/logs`), tailing the files with a persisted cursor: nothing is lost while it is down.
+   */
+  ship?: { url: string; token?: string; pollIntervalMs?: number; maxBatchEvents?: number }
 }
 
 /** Bounds that keep slow, large or hostile clients from exhausting the service. */
