@@ -10,6 +10,7 @@ interface ReplayArgs {
   against?: string
   format: 'text' | 'json' | 'html'
   out?: string
+  'max-differences': number
 }
 
 /**
@@ -34,6 +35,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         default: 'text' as const,
         describe: 'html: one self-contained file for a browser (use with --out)',
       })
+      .option('max-differences', {
+        type: 'number',
+        default: 10_000,
+        describe: 'keep at most this many differences in the report (counts and groups cover all)',
+      })
       .option('out', {
         type: 'string',
         describe: 'write the report here instead of stdout',
@@ -47,6 +53,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       const report = await replayLog(args.paths, {
         bundleStore: args['bundle-store'],
         against: args.against,
+        maxDifferences: args['max-differences'],
         onProgress: bar ? (n, bytes) => bar.update(n, bytes) : undefined,
       })
       bar?.finish(report.events)
@@ -59,13 +66,13 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       if (args.out) await writeFile(args.out, text)
       else process.stdout.write(text)
       if (report.mode === 'what-if') return 0
-      return report.differences.length === 0 && Object.keys(report.missingBundles).length === 0 ? 0 : 1
+      return report.differing === 0 && Object.keys(report.missingBundles).length === 0 ? 0 : 1
     }),
 }
 
 function renderText(report: ReplayReport): string {
   const lines = [
-    `${report.mode}: ${report.same}/${report.events - report.rejected} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differences.length} differ`,
+    `${report.mode}: ${report.same}/${report.events - report.rejected} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differing} differ`,
   ]
   if (report.rejected > 0)
     lines.push(
@@ -82,7 +89,7 @@ function renderText(report: ReplayReport): string {
       `${d.change}: seq ${d.seq} (${d.file}:${d.line}) ${d.subject ?? '?'} ${d.method ?? ''} ${d.server ?? ''}/${d.tool ?? ''}${d.masked ? ' [input was masked]' : ''}`,
     )
   }
-  if (report.differences.length > 50)
-    lines.push(`… ${report.differences.length - 50} more (use --format json)`)
+  const listed = Math.min(50, report.differences.length)
+  if (report.differing > listed) lines.push(`… ${report.differing - listed} more (use --format json)`)
   return `${lines.join('\n')}\n`
 }

@@ -15,6 +15,11 @@ export interface ReplayOptions {
   bundleStore?: string
   /** What-if: re-evaluate against this candidate bundle instead of each event's recorded bundle. */
   against?: string
+  /**
+   * Keep at most this many differences in the report; `differing`, `changes` and `groups` still
+   * count every one, so a what-if over a huge log stays within bounded memory. Default: all.
+   */
+  maxDifferences?: number
   /** Verify bundle signatures when loading. */
   verification?: BundleVerification
   /**
@@ -53,6 +58,11 @@ export interface ReplayReport {
   mode: 'reproduce' | 'what-if'
   events: number
   same: number
+  /** Decisions that differ (all of them, even when `differences` was capped by `maxDifferences`). */
+  differing: number
+  /** `differing` by kind of change. */
+  changes: Record<ReplayDifference['change'], number>
+  /** The differences, in log order (the first `maxDifferences`). */
   differences: ReplayDifference[]
   /** Events whose bundle is not in the store (reproduce mode): they cannot be replayed. */
   missingBundles: Record<string, number>
@@ -92,11 +102,15 @@ export async function replayLog(
     mode: candidate ? 'what-if' : 'reproduce',
     events: 0,
     same: 0,
+    differing: 0,
+    changes: { 'allow→deny': 0, 'deny→allow': 0, reasons: 0, error: 0 },
     differences: [],
     missingBundles: {},
     rejected: 0,
     groups: [],
   }
+  const maxDifferences = options.maxDifferences ?? Number.POSITIVE_INFINITY
+  const groups = new Map<string, ReplayReport['groups'][number]>()
 
   const engineFor = async (event: DecisionEvent): Promise<PolicyEngine | undefined> => {
     if (candidate) return candidate
@@ -152,12 +166,16 @@ export async function replayLog(
         report.same++
         continue
       }
-      report.differences.push(describeDifference(event, file, line, replayed))
+      const difference = describeDifference(event, file, line, replayed)
+      report.differing++
+      report.changes[difference.change]++
+      countInGroups(groups, difference)
+      if (report.differences.length < maxDifferences) report.differences.push(difference)
     }
     bytes.done = before + (sizes[index] ?? 0)
   }
   options.onProgress?.(report.events, { done: bytes.total, total: bytes.total })
-  report.groups = groupDifferences(report.differences)
+  report.groups = [...groups.values()].sort((a, b) => b.count - a.count)
   return report
 }
 
@@ -213,8 +231,7 @@ function describeDifference(
   }
 }
 
-function groupDifferences(differences: readonly ReplayDifference[]): ReplayReport['groups'] {
-  const counts = new Map<string, ReplayReport['groups'][number]>()
+function countInGroups(counts: Map<string, ReplayReport['groups'][number]>, d: ReplayDifference): void {
   const bump = (
     by: ReplayReport['groups'][number]['by'],
     key: string | undefined,
@@ -225,16 +242,13 @@ function groupDifferences(differences: readonly ReplayDifference[]): ReplayRepor
     entry.count++
     counts.set(id, entry)
   }
-  for (const d of differences) {
-    bump('server', d.server, d.change)
-    bump('tool', d.tool ? `${d.server ?? '?'}/${d.tool}` : d.method, d.change)
-    bump('subject', d.subject, d.change)
-    const reasons = ((d.replayed as { reasons?: { code?: string }[] })?.reasons ?? [])
-      .map((r) => r.code)
-      .join(',')
-    bump('reason', reasons || '(allowed)', d.change)
-  }
-  return [...counts.values()].sort((a, b) => b.count - a.count)
+  bump('server', d.server, d.change)
+  bump('tool', d.tool ? `${d.server ?? '?'}/${d.tool}` : d.method, d.change)
+  bump('subject', d.subject, d.change)
+  const reasons = ((d.replayed as { reasons?: { code?: string }[] })?.reasons ?? [])
+    .map((r) => r.code)
+    .join(',')
+  bump('reason', reasons || '(allowed)', d.change)
 }
 
 // Compare as canonical JSON: key order and number spelling never count as a difference. Deep

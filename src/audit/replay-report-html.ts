@@ -45,17 +45,17 @@ const MAX_JSON_CHARS = 8000
 export function renderReplayHtml(report: ReplayReport, options: ReplayHtmlOptions = {}): string {
   const title = options.title ?? 'mcp-policy replay report'
   const maxRows = options.maxRows ?? 1000
-  const byChange = countByChange(report.differences)
+  const byChange = report.changes
   const missing = Object.values(report.missingBundles).reduce((n, c) => n + c, 0)
-  const ok = report.differences.length === 0 && missing === 0
+  const ok = report.differing === 0 && missing === 0
   // A what-if that changes decisions is not a failure, but it is what the reviewer must read.
   const tone = ok ? 'ok' : report.mode === 'reproduce' ? 'bad' : 'warn'
   const verdict =
     report.mode === 'reproduce'
       ? ok
         ? `All ${fmt(report.events)} decisions reproduced.`
-        : `${fmt(report.differences.length + missing)} of ${fmt(report.events)} decisions did not reproduce.`
-      : `${fmt(report.differences.length)} of ${fmt(report.events)} decisions would change under the candidate bundle.`
+        : `${fmt(report.differing + missing)} of ${fmt(report.events)} decisions did not reproduce.`
+      : `${fmt(report.differing)} of ${fmt(report.events)} decisions would change under the candidate bundle.`
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -75,8 +75,8 @@ export function renderReplayHtml(report: ReplayReport, options: ReplayHtmlOption
 <dt>Events</dt><dd id="summary-events">${fmt(report.events)}</dd>
 <dt>${report.mode === 'reproduce' ? 'Reproduced' : 'Unchanged'}</dt><dd id="summary-same">${fmt(report.same)}</dd>
 <dt>Refused before evaluation</dt><dd id="summary-rejected">${fmt(report.rejected)}</dd>
-<dt>Differences</dt><dd id="summary-differences">${fmt(report.differences.length)}${
-    report.differences.length > 0
+<dt>Differences</dt><dd id="summary-differences">${fmt(report.differing)}${
+    report.differing > 0
       ? ` (${CHANGES.filter((c) => byChange[c] > 0)
           .map((c) => `${esc(c)}: ${fmt(byChange[c])}`)
           .join(', ')})`
@@ -96,7 +96,7 @@ ${options.against ? `<dt>Candidate bundle</dt><dd><code>${esc(options.against)}<
 }<dt>Generated</dt><dd>${esc((options.generatedAt ?? new Date()).toISOString())}</dd>
 </dl>
 </section>
-${report.differences.length > 0 ? renderCharts(report, byChange) + renderGroups(report) + renderRows(report.differences, maxRows) : ''}
+${report.differing > 0 ? renderCharts(report, byChange) + renderGroups(report) + renderRows(report.differences, report.differing, maxRows) : ''}
 </body>
 </html>
 `
@@ -201,7 +201,7 @@ ${sections.join('\n')}
 `
 }
 
-function renderRows(differences: readonly ReplayDifference[], maxRows: number): string {
+function renderRows(differences: readonly ReplayDifference[], differing: number, maxRows: number): string {
   const rows = differences
     .slice(0, maxRows)
     .map(
@@ -218,8 +218,8 @@ function renderRows(differences: readonly ReplayDifference[], maxRows: number): 
     )
     .join('\n')
   const more =
-    differences.length > maxRows
-      ? `<p class="note">${fmt(differences.length - maxRows)} more differences not listed (use --format json).</p>`
+    differing > Math.min(maxRows, differences.length)
+      ? `<p class="note">${fmt(differing - Math.min(maxRows, differences.length))} more differences not listed (use --format json).</p>`
       : ''
   return `<section id="differences">
 <h2>Differences, one by one</h2>
@@ -243,12 +243,6 @@ function outcome(decision: unknown): string {
     : ''
   const verdict = d.allow === true ? 'allow' : d.allow === false ? 'deny' : 'no decision'
   return `${verdict}${typeof d.status === 'number' ? ` ${d.status}` : ''}${reasons ? ` (${reasons})` : ''}`
-}
-
-function countByChange(differences: readonly ReplayDifference[]): Record<ReplayDifference['change'], number> {
-  const counts = { 'allow→deny': 0, 'deny→allow': 0, reasons: 0, error: 0 }
-  for (const d of differences) counts[d.change]++
-  return counts
 }
 
 function total(segments: readonly { count: number }[]): number {

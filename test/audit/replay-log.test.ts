@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DecisionLog, PolicyEngine, replayLog } from '../../src/index.js'
+import { DecisionLog, PolicyEngine, type ReplayDifference, replayLog } from '../../src/index.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 
 // Grants by role, a time window read from time.now_ns (non-deterministic), a request id from uuid.
@@ -103,6 +103,20 @@ describe('replay: every decision written by the engine reproduces; what-if lists
     expect(report.groups.filter((g) => g.by === 'tool').reduce((n, g) => n + g.count, 0)).toBe(flips.length)
     // uuid answers differ only where the x-id header is new; the recorded ones are reused.
     expect(report.same + flips.length).toBe(600)
+  })
+
+  it('maxDifferences bounds the list kept in memory; counts and groups still cover every difference', async () => {
+    const all = await replayLog([dir], { against: candidate.path })
+    const capped = await replayLog([dir], { against: candidate.path, maxDifferences: 5 })
+    expect(all.differing).toBe(all.differences.length)
+    expect(all.differing).toBeGreaterThan(5)
+    expect(Object.values(all.changes).reduce((a, b) => a + b, 0)).toBe(all.differing)
+    // What-if computes uuids the recorded policy never asked for afresh: compare what is stable.
+    const stable = (d: ReplayDifference) => [d.seq, d.change, d.tool, d.subject]
+    expect(capped.differences.map(stable)).toEqual(all.differences.slice(0, 5).map(stable))
+    expect(capped).toMatchObject({ differing: all.differing, changes: all.changes, groups: all.groups })
+    const { renderReplayHtml } = await import('../../src/index.js')
+    expect(renderReplayHtml(capped)).toContain(`${all.differing - 5} more differences not listed`)
   })
 
   it('mcp-policy replay: exit 0 when everything reproduces, what-if report with --against', async () => {
