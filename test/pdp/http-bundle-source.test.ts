@@ -247,13 +247,18 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
     const before = server.requests.length
     await vi.waitFor(() => expect(server.requests.length).toBeGreaterThan(before + 2), waitLong)
     expect(server.requests.slice(before).every((r) => r.status === 304)).toBe(true)
-    expect(src.status()).toMatchObject({
-      lastError: { code: 'ERR_BUNDLE_CORRUPT' },
-      consecutiveFailures: 1,
-      digest: serving.digest,
-      etag: '"v1"',
-      nextDelayMs: 20,
-    })
+    // Read between two polls: while a poll is in flight no next attempt is scheduled yet.
+    await vi.waitFor(
+      () =>
+        expect(src.status()).toMatchObject({
+          lastError: { code: 'ERR_BUNDLE_CORRUPT' },
+          consecutiveFailures: 1,
+          digest: serving.digest,
+          etag: '"v1"',
+          nextDelayMs: 20,
+        }),
+      waitLong,
+    )
 
     server.setBundle(forged, '"v3-forged"')
     await vi.waitFor(
