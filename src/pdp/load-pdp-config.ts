@@ -23,6 +23,7 @@ export const pdpConfigSchema = {
         url: { type: 'string', pattern: '^https?://' },
         pollIntervalSeconds: { type: 'number', exclusiveMinimum: 0 },
         token: { type: 'string' },
+        allowPlainHttp: { type: 'boolean' },
         verificationKeys: {
           type: 'array',
           items: {
@@ -131,6 +132,11 @@ export function resolvePdpConfig(raw: unknown): PdpConfig {
     throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', 'bundle needs a file or a url')
   if (config.bundle.file && config.bundle.url)
     throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', 'bundle takes a file or a url, not both')
+  if (config.bundle.allowPlainHttp && !config.bundle.verificationKeys?.length)
+    throw new McpPolicyError(
+      'ERR_PDP_CONFIG_INVALID',
+      'bundle.allowPlainHttp needs bundle.verificationKeys: unsigned bundles over clear text could be swapped in transit',
+    )
   if (config.callerAuth.clientCertificates && !config.tls?.ca)
     throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', 'callerAuth.clientCertificates needs tls.ca')
   return config

@@ -13,6 +13,8 @@ export interface BundleSourceConfig {
   pollIntervalSeconds?: number
   /** Bearer token sent to the bundle service. */
   token?: string
+  /** Accept `http:` off loopback (only with `verificationKeys`: a signature then vouches for the bytes). */
+  allowPlainHttp?: boolean
   /** Public keys (PEM files) that must have signed the bundle; when set, unsigned bundles are refused. */
   verificationKeys?: { keyId: string; file: string; algorithm?: 'RS256' | 'ES256' }[]
 }

@@ -118,6 +118,7 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
     ? new HttpBundleSource(config.bundle.url, {
         pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
         bearerToken: config.bundle.token,
+        allowPlainHttp: config.bundle.allowPlainHttp,
       })
     : new FileBundleSource(config.bundle.file!)
   await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
