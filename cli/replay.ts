@@ -72,8 +72,12 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
 
 function renderText(report: ReplayReport): string {
   const lines = [
-    `${report.mode}: ${report.same}/${report.events - report.rejected} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differing} differ`,
+    `${report.mode}: ${report.same}/${report.events - report.rejected - report.withheld} decisions ${report.mode === 'reproduce' ? 'reproduced' : 'unchanged'}, ${report.differing} differ`,
   ]
+  if (report.withheld > 0)
+    lines.push(
+      `${report.withheld} tool-result judgements had their secrets withheld from the log: recorded, not re-evaluated`,
+    )
   if (report.rejected > 0)
     lines.push(
       `${report.rejected} requests were refused before any policy ran (malformed): nothing to replay`,

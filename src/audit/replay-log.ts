@@ -68,6 +68,12 @@ export interface ReplayReport {
   missingBundles: Record<string, number>
   /** Events refused before any policy ran ({@link REJECTED_PATH}): nothing to re-evaluate. */
   rejected: number
+  /**
+   * Tool-result judgements whose scanned content was withheld from the log (a secret the policy
+   * redacted, or a blocked result): the record proves what was decided, but the policy's input is
+   * no longer whole, so they are counted here instead of being re-evaluated.
+   */
+  withheld: number
   /** Flips grouped for a what-if review. */
   groups: {
     by: 'server' | 'tool' | 'subject' | 'reason'
@@ -107,6 +113,7 @@ export async function replayLog(
     differences: [],
     missingBundles: {},
     rejected: 0,
+    withheld: 0,
     groups: [],
   }
   const maxDifferences = options.maxDifferences ?? Number.POSITIVE_INFINITY
@@ -153,6 +160,13 @@ export async function replayLog(
       }
       if (event.path === REJECTED_PATH) {
         report.rejected++
+        continue
+      }
+      if (
+        event.path === 'mcp/response' &&
+        (event.erased ?? []).some((p) => p === '/result' || p.startsWith('/result/'))
+      ) {
+        report.withheld++
         continue
       }
       const engine = await engineFor(event)

@@ -75,6 +75,7 @@ export function renderReplayHtml(report: ReplayReport, options: ReplayHtmlOption
 <dt>Events</dt><dd id="summary-events">${fmt(report.events)}</dd>
 <dt>${report.mode === 'reproduce' ? 'Reproduced' : 'Unchanged'}</dt><dd id="summary-same">${fmt(report.same)}</dd>
 <dt>Refused before evaluation</dt><dd id="summary-rejected">${fmt(report.rejected)}</dd>
+<dt>Secrets withheld from the log</dt><dd id="summary-withheld">${fmt(report.withheld)}</dd>
 <dt>Differences</dt><dd id="summary-differences">${fmt(report.differing)}${
     report.differing > 0
       ? ` (${CHANGES.filter((c) => byChange[c] > 0)

@@ -121,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       : `decision log FAILED verification: ${verification.findings.map((f) => f.kind).join(', ')}`,
   )
   const replay = await replayLog([logDir], { bundleStore: config.bundleStore })
-  const replayable = replay.events - replay.rejected
+  const replayable = replay.events - replay.rejected - replay.withheld
   print(
     `replayed against the recorded bundle: ${replay.same}/${replayable} decisions reproduced  (npx mcp-policy replay ${logDir})`,
   )

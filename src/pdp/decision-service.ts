@@ -159,6 +159,7 @@ export class DecisionService {
         judgement,
         outcome.ndBuiltinCache,
         outcome.bundle,
+        withheldFromLog(judgement),
       )
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
@@ -273,6 +274,16 @@ function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError
     if (typeof method === 'string') input.method = method.slice(0, 256)
   }
   return input
+}
+
+/**
+ * What of a judged tool result must not reach the log: the strings a redaction replaced (the
+ * secret itself), or the whole result when it was blocked. The judgement and the request stay, so
+ * the record still proves what was decided; replay counts such events as withheld.
+ */
+function withheldFromLog(judgement: ResponseJudgement): string[] {
+  if (!judgement.allow) return ['/result']
+  return judgement.redactions.map((r) => `/result${r.path}`)
 }
 
 function seconds(started: bigint): number {

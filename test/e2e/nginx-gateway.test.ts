@@ -323,7 +323,9 @@ decision := {"allow": true, "status": 200, "reasons": [], "obligations": {"requi
     const report = await replayLog([pdp.logDir], { bundleStore: pdp.config.bundleStore })
     expect(report.missingBundles).toEqual({})
     expect(report.differences).toEqual([])
-    expect(report.same).toBe(report.events)
+    // Judged tool results that held a secret are recorded without it, so they are counted apart.
+    expect(report.withheld).toBeGreaterThan(0)
+    expect(report.same + report.withheld).toBe(report.events)
 
     const events = (
       await Promise.all(

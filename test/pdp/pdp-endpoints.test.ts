@@ -245,6 +245,8 @@ describe('decision log', () => {
     expect(lines).toContain(res.body.decision_id)
     // The raw bearer token is never logged.
     expect(lines).not.toContain(alice)
+    // Nor is the private key the response judgement blocked or redacted.
+    expect(lines).not.toContain('MIIEowIBAAKCAQEA')
   })
 
   it('replays at 100 % against the bundles the PDP kept in its store', async () => {
@@ -253,6 +255,7 @@ describe('decision log', () => {
     expect(report.differences).toEqual([])
     expect(report.missingBundles).toEqual({})
     expect(report.rejected).toBeGreaterThanOrEqual(1)
-    expect(report.same + report.rejected).toBe(report.events)
+    expect(report.withheld).toBeGreaterThanOrEqual(1)
+    expect(report.same + report.rejected + report.withheld).toBe(report.events)
   })
 })
