@@ -64,6 +64,9 @@ function opaBench(opa: string) {
       'json',
       '--count',
       '5',
+      // The same modules the bundle holds: mcp-policy build leaves *_test.rego out.
+      '--ignore',
+      '*_test.rego',
       '-d',
       join(root, 'rego/mcp'),
       '-d',
