@@ -7,6 +7,7 @@ import { evalCommand } from './eval.js'
 import { normalizeCommand } from './normalize.js'
 import { replayCommand } from './replay.js'
 import { serveCommand } from './serve.js'
+import { testCommand } from './test.js'
 import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
 import { verifyLogCommand } from './verify-log.js'
@@ -20,6 +21,7 @@ await yargs(hideBin(process.argv))
   .command(normalizeCommand)
   .command(replayCommand)
   .command(serveCommand)
+  .command(testCommand)
   .command(tokenCommand)
   .command(toolchainCommand)
   .command(verifyLogCommand)

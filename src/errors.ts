@@ -240,6 +240,12 @@ export const errorTable = {
     exit: 2,
     summary: 'No bundle is loaded yet, or the PDP is shutting down.',
   },
+  ERR_POLICY_TEST_INVALID: {
+    status: 400,
+    exit: 2,
+    summary:
+      'A policy test path does not exist, or a decision cases file is not valid YAML of the cases schema.',
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

@@ -123,6 +123,27 @@ export { DEFAULT_SERVERS, defaultPdpConfig, defaultServerResource } from './pdp/
 export { PdpMetrics } from './pdp/pdp-metrics.js'
 export type { RunningPdp, StartPdpOptions } from './pdp/pdp-server.js'
 export { startPdp } from './pdp/pdp-server.js'
+export type { OpaDisagreement } from './policy-test/compare-with-opa.js'
+export { compareWithOpa } from './policy-test/compare-with-opa.js'
+export type {
+  CaseExpectation,
+  CaseIdentity,
+  DecisionCase,
+  DecisionCaseFile,
+} from './policy-test/decision-cases.js'
+export { findCaseFiles, readCaseFile } from './policy-test/decision-cases.js'
+export { decisionCasesSchema } from './policy-test/decision-cases-schema.js'
+export type { RegoTest } from './policy-test/discover-rego-tests.js'
+export { discoverRegoTests, findRegoTestFiles } from './policy-test/discover-rego-tests.js'
+export type { TestReportFormat } from './policy-test/format-test-report.js'
+export { formatTestReport } from './policy-test/format-test-report.js'
+export type { PolicyTestReport, PolicyTestResult, TestOutcome } from './policy-test/policy-test-result.js'
+export { reportExitCode, summarize } from './policy-test/policy-test-result.js'
+export { DEFAULT_CASE_TIME, runDecisionCases } from './policy-test/run-decision-cases.js'
+export type { PolicyTestOptions } from './policy-test/run-policy-tests.js'
+export { runPolicyTests } from './policy-test/run-policy-tests.js'
+export type { RunRegoTestsOptions } from './policy-test/run-rego-tests.js'
+export { runRegoTests } from './policy-test/run-rego-tests.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
 export { resolveOpa, runOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'

@@ -31,6 +31,13 @@ export interface BuildBundleOptions {
   opa?: string
   /** Receives warnings (e.g. an optimizer fallback). Default: none. */
   warn?: (message: string) => void
+  /**
+   * Build a test artifact instead of a deployable bundle: `*_test.rego` files are compiled too, these
+   * are the only entrypoints (the policy's own are reached through the tests), the manifest's roots
+   * are dropped (test packages may live outside them), and nothing is put in the bundle store.
+   * Compiled at `-O 0` (see the build); compiler and capabilities are the production build's.
+   */
+  testEntrypoints?: string[]
 }
 
 /** What {@link buildBundle} produced. */
@@ -40,7 +47,7 @@ export interface BuiltBundle {
   digest: string
   revision: string
   entrypoints: string[]
-  /** The copy in the bundle store. */
+  /** The copy in the bundle store ('' for a test artifact, which is not stored). */
   storedAt: string
   /** The `opa build -O` level used: 1, or 0 after OPA's optimizer failed (see {@link BuildBundleOptions.warn}). */
   optimization: 0 | 1
@@ -66,18 +73,26 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
   const out = resolve(options.out ?? `${bundleDir.replace(/\/+$/, '')}.tar.gz`)
   const opa = options.opa ?? (await resolveOpa())
   const manifest = await readManifest(bundleDir)
-  const entrypoints = [...new Set([...DEFAULT_ENTRYPOINTS, ...manifestEntrypoints(manifest)])]
+  const forTests = options.testEntrypoints !== undefined
+  const entrypoints = forTests
+    ? [...new Set(options.testEntrypoints)]
+    : [...new Set([...DEFAULT_ENTRYPOINTS, ...manifestEntrypoints(manifest)])]
+  if (entrypoints.length === 0) throw new McpPolicyError('ERR_BUILD_FAILED', 'no entrypoints to build')
 
   const staging = await mkdtemp(join(tmpdir(), 'mcp-policy-build-'))
   try {
-    const regoFiles = await stageRego(regoDir, join(staging, 'policy'))
+    const regoFiles = await stageRego(regoDir, join(staging, 'policy'), forTests)
     if (regoFiles.length === 0)
       throw new McpPolicyError('ERR_BUILD_FAILED', `no .rego policy files under ${regoDir}`)
     await cp(join(bundleDir, 'data.json'), join(staging, 'data.json')).catch(() =>
       writeFile(join(staging, 'data.json'), '{}'),
     )
     const revision = options.revision ?? (manifest.revision || (await sourceDigest(staging)))
-    await writeFile(join(staging, '.manifest'), JSON.stringify({ ...manifest, revision }))
+    const { roots: _roots, ...unrooted } = manifest
+    await writeFile(
+      join(staging, '.manifest'),
+      JSON.stringify({ ...(forTests ? unrooted : manifest), revision }),
+    )
     const capabilitiesFile = join(staging, '..', `${staging.split('/').pop()}-capabilities.json`)
     const allCapabilities = await opaCapabilities(opa)
     await writeFile(capabilitiesFile, JSON.stringify(narrowToEngine(allCapabilities)))
@@ -105,11 +120,16 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       }
     }
     await mkdir(dirname(out), { recursive: true })
-    let optimization: 0 | 1 = 1
+    let optimization: 0 | 1 = forTests ? 0 : 1
     try {
       try {
-        await runOpa(opa, [...args, '-O', '1'], { cwd: staging })
+        // Tests are compiled without OPA's optimizer: its partial evaluation of `with data.… as`
+        // (which only tests use) returns wrong results in OPA v1.22.2 — e.g. an empty set where
+        // `opa test` and -O 0 agree on two pointers — depending on which entrypoints are built
+        // together. The policy modules, compiler, capabilities and engine are the production ones.
+        await runOpa(opa, forTests ? args : [...args, '-O', '1'], { cwd: staging })
       } catch (err) {
+        if (forTests) throw err
         // OPA v1.22.2 panics in the WASM compiler (fileAddr index out of range) when -O 1 folds
         // every entrypoint into a constant; -O 0 compiles the same policy, so retry without it.
         if (!(err as McpPolicyError).message.includes('panic: runtime error')) throw err
@@ -125,8 +145,10 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
     const digest = `sha256:${createHash('sha256')
       .update(await readFile(out))
       .digest('hex')}`
-    const stored = await storeBundle(options.bundleStore ?? DEFAULT_BUNDLE_STORE, out)
-    return { path: out, digest, revision, entrypoints, storedAt: stored.path, optimization }
+    const storedAt = forTests
+      ? ''
+      : (await storeBundle(options.bundleStore ?? DEFAULT_BUNDLE_STORE, out)).path
+    return { path: out, digest, revision, entrypoints, storedAt, optimization }
   } finally {
     await rm(staging, { recursive: true, force: true })
   }
@@ -153,7 +175,7 @@ function manifestEntrypoints(manifest: BundleManifest): string[] {
   return Array.isArray(declared) ? declared.filter((e): e is string => typeof e === 'string') : []
 }
 
-async function stageRego(regoDir: string, target: string): Promise<string[]> {
+async function stageRego(regoDir: string, target: string, withTests: boolean): Promise<string[]> {
   const staged: string[] = []
   let entries: string[]
   try {
@@ -162,7 +184,7 @@ async function stageRego(regoDir: string, target: string): Promise<string[]> {
     throw new McpPolicyError('ERR_BUILD_FAILED', `cannot read policy directory ${regoDir}`, { cause: err })
   }
   for (const entry of entries.sort()) {
-    if (!entry.endsWith('.rego') || entry.endsWith('_test.rego')) continue
+    if (!entry.endsWith('.rego') || (!withTests && entry.endsWith('_test.rego'))) continue
     const destination = join(target, relative(regoDir, join(regoDir, entry)))
     await mkdir(dirname(destination), { recursive: true })
     await cp(join(regoDir, entry), destination)

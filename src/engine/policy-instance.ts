@@ -164,7 +164,9 @@ export function evaluateDirect(policy: LoadedPolicy, entrypoint: string, json: s
     policy.dataAddr,
     inputAddr,
     inputLen,
-    inputAddr + inputLen,
+    // The heap starts after the data and the input, as in the SDK. Never at inputAddr + inputLen
+    // when there is no input: that is 0, and the evaluation would overwrite the module's memory.
+    (policy.dataHeapPtr as number) + inputLen,
     0,
   )
   const bytes = new Uint8Array(memory.buffer)

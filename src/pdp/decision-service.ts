@@ -47,6 +47,8 @@ export interface McpRequestFacts {
   path?: string
   sourceIp?: string
   attributes?: Record<string, unknown>
+  /** Time of the request (policy tests pin it). Default now; never taken from an HTTP body. */
+  now?: Date
 }
 
 /**

@@ -1,0 +1,144 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { parseDocument } from 'yaml'
+import { McpPolicyError } from '../errors.js'
+import { decisionCasesSchema } from './decision-cases-schema.js'
+
+/** Identity claims a case signs into a token (see the cases schema). */
+export interface CaseIdentity {
+  sub?: string
+  roles?: string[]
+  groups?: string[]
+  scopes?: string[]
+  client_id?: string
+  act?: Record<string, unknown>
+  auth_age_s?: number
+  acr?: string
+  amr?: string[]
+  claims?: Record<string, unknown>
+  token?: 'valid' | 'expired' | 'wrong_audience' | 'forged'
+}
+
+/** What a case expects of the decision (or of the response judgement). */
+export interface CaseExpectation {
+  allow: boolean
+  status?: number
+  reasons?: string[]
+  obligations?: {
+    visible_tools?: string[]
+    redact?: string[]
+    require_approval?: boolean
+    headers?: Record<string, unknown>
+  }
+  redactions?: string[]
+}
+
+/** One decision case, defaults applied. */
+export interface DecisionCase {
+  name: string
+  file: string
+  line: number
+  server?: string
+  identity?: CaseIdentity | null
+  now?: string
+  environment?: string
+  headers?: Record<string, string>
+  attributes?: Record<string, unknown>
+  message: unknown
+  result?: Record<string, unknown>
+  destination?: Record<string, unknown>
+  expect: CaseExpectation
+}
+
+/** A parsed `*.cases.yaml` file. */
+export interface DecisionCaseFile {
+  file: string
+  servers?: Record<string, { resource: string }>
+  cases: DecisionCase[]
+}
+
+const validateCases = new Ajv2020({ strict: true, allErrors: false }).compile(decisionCasesSchema)
+
+/**
+ * Lists the `*.cases.yaml` files under the given files or directories that exist (sorted).
+ *
+ * @example
+ * ```ts
+ * const files = await findCaseFiles(['bundles/default/cases'])
+ * ```
+ */
+export async function findCaseFiles(paths: readonly string[]): Promise<string[]> {
+  const found = new Set<string>()
+  for (const path of paths) {
+    const absolute = resolve(path)
+    const info = await stat(absolute).catch(() => undefined)
+    if (!info) continue
+    if (!info.isDirectory()) {
+      if (/\.cases\.ya?ml$/.test(absolute)) found.add(absolute)
+      continue
+    }
+    for (const entry of await readdir(absolute, { recursive: true })) {
+      if (/\.cases\.ya?ml$/.test(entry)) found.add(join(absolute, entry))
+    }
+  }
+  return [...found].sort()
+}
+
+/**
+ * Reads and validates a cases file; `defaults` are merged under each case.
+ *
+ * @throws McpPolicyError `ERR_POLICY_TEST_INVALID` naming the file and what is wrong.
+ */
+export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
+  const file = relative(process.cwd(), path) || path
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `cannot read ${file}`, { cause: err })
+  }
+  const document = parseDocument(text, { uniqueKeys: true })
+  if (document.errors.length > 0)
+    throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `${file}: ${document.errors[0]!.message}`)
+  const value = document.toJS() as unknown
+  if (!validateCases(value)) {
+    const [first] = validateCases.errors ?? []
+    throw new McpPolicyError(
+      'ERR_POLICY_TEST_INVALID',
+      `${file}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}${
+        first?.params && 'unevaluatedProperty' in first.params
+          ? ` (${String(first.params.unevaluatedProperty)})`
+          : ''
+      }`,
+    )
+  }
+  const parsed = value as {
+    servers?: DecisionCaseFile['servers']
+    defaults?: Partial<DecisionCase>
+    cases: DecisionCase[]
+  }
+  const lines = caseLines(text)
+  const cases = parsed.cases.map((c, index) => {
+    const merged: DecisionCase = { ...parsed.defaults, ...c, file, line: lines[index] ?? 0 }
+    if (merged.now !== undefined && Number.isNaN(Date.parse(merged.now)))
+      throw new McpPolicyError(
+        'ERR_POLICY_TEST_INVALID',
+        `${file}: case "${c.name}" has now ${merged.now}, not an RFC 3339 time`,
+      )
+    return merged
+  })
+  return { file, servers: parsed.servers, cases }
+}
+
+// The line of each `- name:` under `cases:`, for reports that point at the case.
+function caseLines(text: string): number[] {
+  const lines: number[] = []
+  let inCases = false
+  text.split('\n').forEach((line, index) => {
+    if (/^cases\s*:/.test(line)) inCases = true
+    else if (/^\S/.test(line)) inCases = false
+    else if (inCases && /^\s*-\s+name\s*:/.test(line)) lines.push(index + 1)
+  })
+  return lines
+}
