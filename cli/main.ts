@@ -2,8 +2,10 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { buildCommand } from './build.js'
+import { checkCommand } from './check.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
+import { initCommand } from './init.js'
 import { normalizeCommand } from './normalize.js'
 import { replayCommand } from './replay.js'
 import { serveCommand } from './serve.js'
@@ -16,8 +18,10 @@ import { verifyLogCommand } from './verify-log.js'
 await yargs(hideBin(process.argv))
   .scriptName('mcp-policy')
   .command(buildCommand)
+  .command(checkCommand)
   .command(demoCommand)
   .command(evalCommand)
+  .command(initCommand)
   .command(normalizeCommand)
   .command(replayCommand)
   .command(serveCommand)

@@ -5,24 +5,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../src/package-root.js'
+import { mcpPolicy } from '../helpers/run-cli.js'
 
-const run = promisify(execFile)
 const root = packageRoot()
-const cli = join(root, 'dist', 'cli', 'main.js')
-
-/** Runs the built CLI (npm test builds it first) and returns its exit code and output. */
-async function mcpPolicy(
-  args: string[],
-  cwd = root,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const run = promisify(execFile)
 
 describe('mcp-policy CLI', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-cli-'))

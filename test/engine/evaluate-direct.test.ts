@@ -48,3 +48,32 @@ decision := {"allow": count(input.items) > 2, "reasons": [{"code": "few", "messa
     )
   })
 })
+
+describe('evaluateDirect without input keeps the module memory intact', async () => {
+  // Regression: with no input the heap was placed at address 0, so each evaluation wrote over the
+  // data and the module's own structures; later evaluations then returned wrong values.
+  const built = await buildPolicy({
+    rego: {
+      'policy.rego': `package mcp
+
+decision := {"allow": true, "reasons": [], "names": sorted_names, "count": count(data.people)}
+
+sorted_names := sort([concat(" ", [p.first, p.last]) | some p in data.people])
+`,
+    },
+    data: { people: Array.from({ length: 200 }, (_, i) => ({ first: `first-${i}`, last: `last-${i}` })) },
+  })
+  const bundle = await loadBundle(built.path)
+  const viaSdk = await sdk.loadPolicy(bundle.wasm as Uint8Array<ArrayBuffer>, 5, {})
+  viaSdk.setData(bundle.data as object)
+  const direct = await sdk.loadPolicy(bundle.wasm as Uint8Array<ArrayBuffer>, 5, {})
+  direct.setData(bundle.data as object)
+
+  it('many evaluations without input, interleaved with evaluations with input, agree with the SDK', () => {
+    const expected = viaSdk.evaluate(undefined, 'mcp/decision')
+    for (let i = 0; i < 50; i++) {
+      expect(evaluateDirect(direct, 'mcp/decision', undefined)).toEqual(expected)
+      expect(evaluateDirect(direct, 'mcp/decision', JSON.stringify({ i }))).toEqual(expected)
+    }
+  })
+})

@@ -1,0 +1,194 @@
+/**
+ * The files `mcp-policy init` writes: a small deny-by-default policy, its data, Rego tests,
+ * decision cases and a CI job. Relative path → content. The policy is deliberately small; the
+ * reference library under `rego/mcp/` of this package shows the full set of controls.
+ */
+export const policyRepoTemplate: Readonly<Record<string, string>> = {
+  'rego/mcp/decision.rego': `# METADATA
+# title: MCP policy
+# description: |
+#   Judges one MCP request (input document v1) at mcp/decision and one tool result at mcp/response.
+#   Denied unless a rule grants it; every deny carries a reason whose code comes from METADATA.
+#   Grants live in bundles/default/data.json (data.policy).
+package mcp
+
+lifecycle_methods := {"initialize", "ping", "tools/list", "resources/list", "prompts/list"}
+
+default allow := false
+
+allow if {
+	input.subject.authenticated == true
+	count(deny) == 0
+}
+
+decision := {
+	"allow": allow,
+	"status": status,
+	"reasons": reasons,
+	"obligations": obligations,
+}
+
+response := {"allow": true, "redactions": [], "reasons": []}
+
+status := 200 if allow
+
+else := 401 if input.subject.authenticated != true
+
+else := 403
+
+reasons := [] if allow
+
+else := sort(deny)
+
+obligations := {"visible_tools": visible_tools} if {
+	allow
+	input.mcp.method == "tools/list"
+}
+
+else := {}
+
+visible_tools := sort([tool | some tool in data.policy.tools[input.server.id]; granted(tool)])
+
+granted(tool) if {
+	some role in input.subject.roles
+	some pattern in data.policy.grants[role][input.server.id]
+	glob.match(pattern, [], tool)
+}
+
+# METADATA
+# title: Authentication required
+# custom:
+#   code: unauthenticated
+deny contains reason(rego.metadata.rule(), "a verified identity is required") if {
+	input.subject.authenticated != true
+}
+
+# METADATA
+# title: Method not allowed
+# custom:
+#   code: method_not_allowed
+deny contains reason(rego.metadata.rule(), concat("", ["method ", input.mcp.method, " is not allowed"])) if {
+	input.subject.authenticated == true
+	not input.mcp.method in lifecycle_methods
+	not startswith(input.mcp.method, "notifications/")
+	input.mcp.method != "tools/call"
+}
+
+# METADATA
+# title: Not granted
+# custom:
+#   code: not_granted
+deny contains reason(rego.metadata.rule(), concat("", ["tool ", input.server.id, "/", input.mcp.tool.name, " is not granted"])) if {
+	input.subject.authenticated == true
+	input.mcp.method == "tools/call"
+	not granted(input.mcp.tool.name)
+}
+
+reason(metadata, detail) := {"code": metadata.custom.code, "message": concat(": ", [metadata.title, detail])}
+`,
+  'rego/mcp/decision_test.rego': `package mcp_test
+
+import data.mcp
+
+call(roles, tool) := {
+	"schema": "mcp-policy/input/v1",
+	"mcp": {"kind": "request", "method": "tools/call", "id": 1, "tool": {"name": tool, "arguments": {}}},
+	"subject": {"authenticated": true, "id": "alice", "roles": roles},
+	"server": {"id": "github"},
+}
+
+test_developer_may_create_issues if {
+	mcp.decision.allow with input as call(["developer"], "create_issue")
+}
+
+test_support_may_only_read if {
+	mcp.decision.allow with input as call(["support"], "get_issue")
+	d := mcp.decision with input as call(["support"], "create_issue")
+	d.status == 403
+	d.reasons[0].code == "not_granted"
+}
+
+test_anonymous_is_401 if {
+	d := mcp.decision with input as object.union(call([], "get_issue"), {"subject": {"authenticated": false}})
+	d.status == 401
+	d.reasons[0].code == "unauthenticated"
+}
+
+test_tools_list_shows_granted_tools if {
+	request := object.union(call(["support"], ""), {"mcp": {"method": "tools/list"}})
+	mcp.decision.obligations.visible_tools == ["get_issue", "list_issues"] with input as request
+}
+`,
+  'bundles/default/.manifest': `${JSON.stringify({ revision: '', roots: ['mcp', 'policy'], metadata: { name: 'default' } }, null, 2)}\n`,
+  'bundles/default/data.json': `${JSON.stringify(
+    {
+      policy: {
+        tools: { github: ['get_issue', 'list_issues', 'create_issue', 'delete_repository'] },
+        grants: {
+          developer: { github: ['get_*', 'list_*', 'create_*'] },
+          support: { github: ['get_*', 'list_*'] },
+        },
+      },
+    },
+    null,
+    2,
+  )}\n`,
+  'bundles/default/cases/tools.cases.yaml': `# Decision cases: each identity is signed into a real token and the message runs through
+# normalize → decide on the bundle \`mcp-policy build\` makes. Run: npx mcp-policy test
+defaults:
+  server: github
+  identity: { sub: alice, roles: [developer] }
+
+cases:
+  - name: a developer creates an issue
+    message: { jsonrpc: "2.0", id: 1, method: tools/call, params: { name: create_issue, arguments: { title: x } } }
+    expect: { allow: true, status: 200, reasons: [] }
+
+  - name: nobody deletes a repository
+    message: { jsonrpc: "2.0", id: 2, method: tools/call, params: { name: delete_repository, arguments: {} } }
+    expect: { allow: false, status: 403, reasons: [not_granted] }
+
+  - name: a call without a token is a 401
+    identity: null
+    message: { jsonrpc: "2.0", id: 3, method: tools/call, params: { name: get_issue, arguments: {} } }
+    expect: { allow: false, status: 401, reasons: [unauthenticated] }
+
+  - name: support sees only what it may call
+    identity: { sub: bob, roles: [support] }
+    message: { jsonrpc: "2.0", id: 4, method: tools/list }
+    expect: { allow: true, obligations: { visible_tools: [get_issue, list_issues] } }
+`,
+  '.github/workflows/policy.yml': `# Policy CI: style and types, then the Rego tests in the WebAssembly engine and the decision cases.
+name: policy
+on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with: { node-version: 20 }
+      # mcp-policy builds its pinned OPA with Go on first use.
+      - uses: actions/setup-go@v5
+        with: { go-version: stable }
+      - run: npm install --no-save mcp-policy
+      - run: npx mcp-policy check
+      - run: npx mcp-policy test --format junit --out policy-tests.xml
+      - run: npx mcp-policy build --out bundles/default.tar.gz
+`,
+  'README.md': `# MCP policy
+
+Rego policy for MCP requests, evaluated by [mcp-policy](https://www.npmjs.com/package/mcp-policy).
+
+- \`rego/mcp/decision.rego\` — the policy (entrypoints \`mcp/decision\`, \`mcp/response\`)
+- \`bundles/default/data.json\` — who may call which tools (\`data.policy\`)
+- \`rego/mcp/*_test.rego\` — Rego tests, run compiled to WebAssembly in the engine that serves
+- \`bundles/default/cases/*.cases.yaml\` — decision cases: real tokens, full normalize → decide
+
+\`\`\`sh
+npx mcp-policy check    # opa fmt and opa check --strict against input document v1
+npx mcp-policy test     # Rego tests + decision cases; exit 0 pass, 1 failure, 2 error
+npx mcp-policy build    # bundles/default.tar.gz for the PDP
+\`\`\`
+`,
+}

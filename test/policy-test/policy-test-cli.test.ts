@@ -1,0 +1,137 @@
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { initPolicyRepo, type PolicyTestReport } from '../../src/index.js'
+import { mcpPolicy } from '../helpers/run-cli.js'
+
+/** A fresh scaffolded policy repository to break in one way. */
+async function scaffold(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-test-repo-'))
+  await initPolicyRepo(dir)
+  return dir
+}
+
+describe('mcp-policy test on the reference policy', () => {
+  it('runs every Rego test in the WebAssembly engine and every decision case; opa test agrees', async () => {
+    const { code, stdout, stderr } = await mcpPolicy(['test', '--format', 'json', '--compare-opa'])
+    const report = JSON.parse(stdout) as PolicyTestReport
+    expect(code, stderr).toBe(0)
+    const rego = report.results.filter((r) => r.kind === 'rego')
+    const cases = report.results.filter((r) => r.kind === 'case')
+    expect(rego.length).toBeGreaterThanOrEqual(70)
+    expect(cases.length).toBeGreaterThanOrEqual(60)
+    expect(report.counts).toMatchObject({ fail: 0, error: 0 })
+    expect(report.counts.pass).toBe(report.results.length)
+    expect(stderr).toMatch(/opa test and the WebAssembly engine agree on every Rego test/)
+  })
+
+  it('--run selects tests and cases by name', async () => {
+    const { code, stdout } = await mcpPolicy([
+      'test',
+      '--format',
+      'json',
+      '--run',
+      'access_test\\.test_step_up$',
+    ])
+    expect(code).toBe(0)
+    const report = JSON.parse(stdout) as PolicyTestReport
+    expect(report.results.map((r) => r.name)).toEqual(['data.mcp.access_test.test_step_up'])
+  })
+})
+
+describe('mcp-policy init and the exit codes of mcp-policy test', () => {
+  it('init writes a repository that passes check and test as written', async () => {
+    const dir = await scaffold()
+    expect((await mcpPolicy(['check'], dir)).code).toBe(0)
+    const { code, stdout } = await mcpPolicy(['test'], dir)
+    expect(code, stdout).toBe(0)
+    expect(stdout).toMatch(/^8 passed, 0 failed$/m)
+  })
+
+  it('init refuses a directory that is not empty', async () => {
+    const dir = await scaffold()
+    const { code, stderr } = await mcpPolicy(['init', dir])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/ERR_CLI_USAGE: .* is not empty/)
+  })
+
+  it('a failing Rego test exits 1 and is a <failure> in JUnit XML', async () => {
+    const dir = await scaffold()
+    await appendFile(
+      join(dir, 'rego/mcp/decision_test.rego'),
+      '\ntest_support_may_delete if {\n\tmcp.decision.allow with input as call(["support"], "delete_repository")\n}\n',
+    )
+    const { code } = await mcpPolicy(['test', '--format', 'junit', '--out', 'report.xml'], dir)
+    expect(code).toBe(1)
+    const xml = await readFile(join(dir, 'report.xml'), 'utf8')
+    expect(xml).toMatch(/<testsuites name="mcp-policy test" tests="9" failures="1" errors="0" skipped="0"/)
+    expect(xml).toMatch(
+      /<testcase classname="data\.mcp_test" name="test_support_may_delete" file="rego\/mcp\/decision_test\.rego" line="\d+" time="[\d.]+">\s*<failure message="the test rule is undefined/,
+    )
+  })
+
+  it('a failing decision case exits 1 and says what differed', async () => {
+    const dir = await scaffold()
+    const file = join(dir, 'bundles/default/cases/tools.cases.yaml')
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('reasons: [not_granted]', 'reasons: [explicitly_denied]'),
+    )
+    const { code, stdout } = await mcpPolicy(['test'], dir)
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/FAIL bundles\/default\/cases\/tools\.cases\.yaml: nobody deletes a repository/)
+    expect(stdout).toMatch(/reasons: expected \["explicitly_denied"\], got \["not_granted"\]/)
+  })
+
+  it('a test calling a builtin the engine lacks is an error (exit 2) naming it; todo_ is skipped', async () => {
+    const dir = await scaffold()
+    await appendFile(
+      join(dir, 'rego/mcp/decision_test.rego'),
+      '\ntest_calls_out if {\n\thttp.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200\n}\n\ntodo_later if false\n',
+    )
+    const { code, stdout } = await mcpPolicy(['test', '--format', 'json'], dir)
+    expect(code).toBe(2)
+    const report = JSON.parse(stdout) as PolicyTestReport
+    expect(report.counts.skip).toBe(1)
+    const errored = report.results.filter((r) => r.outcome === 'error')
+    expect(errored.map((r) => r.kind)).toEqual(['rego', 'rego', 'rego', 'rego', 'rego'])
+    expect(errored[0]!.message).toMatch(/http\.send/)
+  })
+
+  it('two definitions of one test name are an error, never a vacuous pass', async () => {
+    const dir = await scaffold()
+    await appendFile(join(dir, 'rego/mcp/decision_test.rego'), '\ntest_anonymous_is_401 if false\n')
+    const { code, stdout } = await mcpPolicy(['test', '--format', 'json'], dir)
+    expect(code).toBe(2)
+    const report = JSON.parse(stdout) as PolicyTestReport
+    const duplicate = report.results.find((r) => r.name === 'data.mcp_test.test_anonymous_is_401')
+    expect(duplicate).toMatchObject({ outcome: 'error', message: expect.stringMatching(/defined 2 times/) })
+  })
+
+  it('a cases file that breaks the schema is an error naming the file', async () => {
+    const dir = await scaffold()
+    const file = join(dir, 'bundles/default/cases/tools.cases.yaml')
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        'expect: { allow: true, status: 200',
+        'expect: { allwo: true, status: 200',
+      ),
+    )
+    const { code, stderr } = await mcpPolicy(['test'], dir)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(
+      /ERR_POLICY_TEST_INVALID: bundles\/default\/cases\/tools\.cases\.yaml: \/cases\/0\/expect/,
+    )
+  })
+
+  it('check reports an unformatted file and a field input document v1 does not have', async () => {
+    const dir = await scaffold()
+    await writeFile(join(dir, 'rego/mcp/extra.rego'), 'package mcp\n\ntypo   if input.mcp.tool.nmae == "x"\n')
+    const { code, stdout } = await mcpPolicy(['check'], dir)
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/not opa fmt formatted: .*extra\.rego/)
+    expect(stdout).toMatch(/undefined ref: input\.mcp\.tool\.nmae/)
+  })
+})
