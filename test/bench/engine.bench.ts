@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle, PolicyEngine, resolveOpa } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
+import { opaBench } from './opa-bench.js'
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 1_000_000)
 // RSS steps once while V8 tiers the WebAssembly and JS up (seen between 250k and 500k calls), then
@@ -55,44 +56,6 @@ function measure(name: string, run: () => unknown) {
   }
 }
 
-function opaBench(opa: string) {
-  const out = execFileSync(
-    opa,
-    [
-      'bench',
-      '--format',
-      'json',
-      '--count',
-      '5',
-      // The same modules the bundle holds: mcp-policy build leaves *_test.rego out.
-      '--ignore',
-      '*_test.rego',
-      '-d',
-      join(root, 'rego/mcp'),
-      '-d',
-      join(root, 'bundles/default/data.json'),
-      '--input',
-      inputPath,
-      'data.mcp.decision',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-  // --count 5 prints one JSON object per run; take the median run by ns/op.
-  const runs = out
-    .trim()
-    .split(/\n(?=\{)/)
-    .map((text) => JSON.parse(text) as { N: number; T: number; Extra?: Record<string, number> })
-    .map((run) => ({ ...run, nsPerOp: run.T / run.N }))
-    .sort((a, b) => a.nsPerOp - b.nsPerOp)
-  const median = runs[Math.floor(runs.length / 2)]!
-  return {
-    perSecond: 1e9 / median.nsPerOp,
-    p50: (median.Extra?.histogram_timer_rego_query_eval_ns_median ?? Number.NaN) / 1000,
-    p99: (median.Extra?.['histogram_timer_rego_query_eval_ns_99%'] ?? Number.NaN) / 1000,
-    n: median.N,
-  }
-}
-
 const opa = await resolveOpa()
 const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-bench-'))
 const built = await buildBundle({
@@ -114,7 +77,11 @@ const results = [
   ),
   measure('mcp-policy evaluate() (raw result)', () => engine.evaluate('mcp/decision', input)),
 ]
-const peer = opaBench(opa)
+const peer = opaBench(opa, {
+  query: 'data.mcp.decision',
+  dataFile: join(root, 'bundles/default/data.json'),
+  inputFile: inputPath,
+})
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 console.log(

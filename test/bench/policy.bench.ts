@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle, PolicyEngine, resolveOpa } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
+import { opaBench } from './opa-bench.js'
 
 const root = packageRoot()
 const scale = Number(process.env.BENCH_SCALE ?? 1)
@@ -122,43 +123,6 @@ function measure(scenario: Scenario) {
   }
 }
 
-async function opaBench(scenario: Scenario) {
-  const inputPath = join(dir, 'input.json')
-  await writeFile(inputPath, JSON.stringify(scenario.input))
-  const out = execFileSync(
-    opa,
-    [
-      'bench',
-      '--format',
-      'json',
-      '--count',
-      '3',
-      '--ignore',
-      '*_test.rego',
-      '-d',
-      join(root, 'rego/mcp'),
-      '-d',
-      join(dir, 'bundle', 'data.json'),
-      '--input',
-      inputPath,
-      scenario.query,
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-  const runs = out
-    .trim()
-    .split(/\n(?=\{)/)
-    .map((t) => JSON.parse(t) as { N: number; T: number; Extra?: Record<string, number> })
-    .map((r) => ({ ...r, nsPerOp: r.T / r.N }))
-    .sort((a, b) => a.nsPerOp - b.nsPerOp)
-  const median = runs[Math.floor(runs.length / 2)]!
-  return {
-    perSecond: 1e9 / median.nsPerOp,
-    p50: (median.Extra?.histogram_timer_rego_query_eval_ns_median ?? Number.NaN) / 1000,
-    p99: (median.Extra?.['histogram_timer_rego_query_eval_ns_99%'] ?? Number.NaN) / 1000,
-  }
-}
-
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 console.log(
   `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, OPA ${execFileSync(opa, ['version'], { encoding: 'utf8' }).split('\n')[0]}`,
@@ -175,7 +139,14 @@ console.log(
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const scenario of scenarios) {
   const ours = measure(scenario)
-  const peer = await opaBench(scenario)
+  const inputFile = join(dir, 'input.json')
+  await writeFile(inputFile, JSON.stringify(scenario.input))
+  const peer = opaBench(opa, {
+    query: scenario.query,
+    dataFile: join(dir, 'bundle', 'data.json'),
+    inputFile,
+    count: 3,
+  })
   console.log(
     `| ${scenario.name} | ${scenario.outcome()} | ${fmt(ours.perSecond, 0)} | ${fmt(ours.p50)} | ${fmt(ours.p99)} | ${fmt(peer.perSecond, 0)} | ${fmt(peer.p50)} | ${fmt(peer.p99)} | ${fmt(ours.perSecond / peer.perSecond, 2)}× |`,
   )

@@ -243,8 +243,11 @@ denial contains [target, lib.reason(rego.metadata.rule(), detail)] if {
 	detail := concat("", [describe(target), " has a '..' segment"])
 }
 
+# Segments end at "/", at a backslash, at their percent-encodings (a server may decode them), and
+# at "?" or "#": "file:///srv/projects/..?x" names /srv/ once the query is dropped.
 traversal(uri) if {
-	some segment in split(replace(lower(uri), "\\", "/"), "/")
+	separators := {"\\": "/", "%2f": "/", "%5c": "/", "?": "/", "#": "/"}
+	some segment in split(strings.replace_n(separators, lower(uri)), "/")
 	segment in {"..", "%2e%2e", ".%2e", "%2e."}
 }
 

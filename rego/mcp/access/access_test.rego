@@ -124,6 +124,10 @@ test_resource_traversal if {
 	messages(encoded) == {"Resource path traversal: resource docs/docs://handbook/%2E%2E/hr has a '..' segment"}
 	decoded := fx.request("resources/read", developer, "docs", {"resource": {"uri": "docs://handbook/x", "path": "/handbook/../hr"}})
 	denied(decoded) == {"path_traversal"}
+	every uri in ["file:///srv/projects/..?x", "file:///srv/projects/..#x", "docs://handbook/..%2fhr", "docs://handbook/..%5Chr", "docs://handbook/%2e%2E?"] {
+		"path_traversal" in denied(fx.request("resources/read", developer, "docs", {"resource": {"uri": uri}}))
+	}
+	denied(fx.request("resources/read", developer, "docs", {"resource": {"uri": "docs://handbook/a..b?q=..x"}})) == set()
 }
 
 test_prompts_by_name if {
