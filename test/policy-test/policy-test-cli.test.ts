@@ -2,8 +2,18 @@ import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { initPolicyRepo, type PolicyTestReport } from '../../src/index.js'
+import {
+  findCaseFiles,
+  initPolicyRepo,
+  type PolicyTestReport,
+  readCaseFile,
+  runOpa,
+} from '../../src/index.js'
+import { packageRoot } from '../../src/package-root.js'
+import { opaBinary } from '../helpers/opa-binary.js'
 import { mcpPolicy } from '../helpers/run-cli.js'
+
+const root = packageRoot()
 
 /** A fresh scaffolded policy repository to break in one way. */
 async function scaffold(): Promise<string> {
@@ -24,6 +34,27 @@ describe('mcp-policy test on the reference policy', () => {
     expect(report.counts).toMatchObject({ fail: 0, error: 0 })
     expect(report.counts.pass).toBe(report.results.length)
     expect(stderr).toMatch(/opa test and the WebAssembly engine agree on every Rego test/)
+  })
+
+  it('the decision cases together expect every reason code the policy declares in METADATA', async () => {
+    const { stdout } = await runOpa(await opaBinary(), [
+      'inspect',
+      '-a',
+      '--format',
+      'json',
+      join(root, 'rego/mcp'),
+    ])
+    const declared = new Set(
+      (JSON.parse(stdout) as { annotations: { annotations: { custom?: { code?: string } } }[] }).annotations
+        .map((a) => a.annotations.custom?.code)
+        .filter((code): code is string => typeof code === 'string'),
+    )
+    expect(declared.size).toBeGreaterThanOrEqual(17)
+    const files = await Promise.all(
+      (await findCaseFiles([join(root, 'bundles/default/cases')])).map(readCaseFile),
+    )
+    const expected = new Set(files.flatMap((f) => f.cases.flatMap((c) => c.expect.reasons ?? [])))
+    expect([...declared].filter((code) => !expected.has(code))).toEqual([])
   })
 
   it('--run selects tests and cases by name', async () => {
