@@ -220,10 +220,13 @@ denial contains [target, lib.reason(rego.metadata.rule(), detail)] if {
 	some target in requested
 	target[0] == "tools"
 	catalog[target[1]].write == true
-	window := data.mcp_data.time_windows[server.write_window]
-	not in_window(window, object.get(input, ["context", "time"], {}))
+	server.write_window
+	not in_named_window(server.write_window, object.get(input, ["context", "time"], {}))
 	detail := concat("", [describe(target), " writes and may only be called during '", server.write_window, "'"])
 }
+
+# A write_window naming no window in data is never open: a typo in data must not lift the limit.
+in_named_window(name, time) if in_window(data.mcp_data.time_windows[name], time)
 
 in_window(window, time) if {
 	time.weekday in window.weekdays

@@ -151,3 +151,10 @@ test_approval if {
 	not access.approval with input as fx.call(developer, "postgres", "query", {})
 		with data.mcp_data as fx.policy_data
 }
+
+test_write_window_missing_from_data_is_never_open if {
+	call := fx.call(fx.subject([], ["writers"]), "filesystem", "write_file", {})
+	broken := object.union(fx.policy_data, {"servers": {"filesystem": {"write_window": "no_such_window"}}})
+	codes := {reason.code | some [_, reason] in access.denial} with input as call with data.mcp_data as broken
+	codes == {"outside_time_window"}
+}

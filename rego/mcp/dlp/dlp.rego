@@ -4,8 +4,9 @@
 #   Scans the text of a tool result (content[].text, content[].resource.text and every string in
 #   structuredContent) for secrets and personal data, and redacts or blocks each finding by the
 #   action data.mcp_data.dlp.actions[destination][classification] gives its kind or category.
-#   Input: rego/schemas/response-input.json. An unknown destination counts as "public" and an
-#   unknown server as "restricted", so gaps in data fail closed.
+#   Input: rego/schemas/response-input.json. A result with no destination counts as going to a
+#   "public" model and an unknown server as "restricted"; a destination model the actions table
+#   does not name has no actions, so every finding is blocked. Gaps in data fail closed.
 # scope: package
 # schemas:
 #   - input: {"type": "object", "properties": {"request": {"type": "object", "properties": {"server": {"type": "object", "properties": {"id": {"type": "string"}}}}}, "result": {"type": "object", "properties": {"content": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}, "text": {"type": "string"}, "resource": {"type": "object", "properties": {"text": {"type": "string"}}}}}}, "structuredContent": {}}}, "destination": {"type": "object", "properties": {"model": {"type": "string"}}}}}
@@ -83,9 +84,17 @@ findings contains {"pointer": pointer, "kind": kind, "match": match} if {
 
 confirmed(kind, _) if kind != "card_number"
 
+# A card number may sit in a longer run of digit groups ("4111 1111 1111 1111 123" with a CVV,
+# "qty 12 4111111111111111"): any run of whole groups with 13 to 19 digits that passes Luhn counts.
+# Whole groups only, so a long unseparated number is not searched for a Luhn-valid slice (that
+# would flag most long order numbers).
 confirmed("card_number", match) if {
-	digits := replace(replace(match, " ", ""), "-", "")
+	groups := [group | some group in split(replace(match, "-", " "), " "); group != ""]
+	some first in numbers.range(0, count(groups) - 1)
+	some last in numbers.range(first, count(groups) - 1)
+	digits := concat("", array.slice(groups, first, last + 1))
 	count(digits) >= 13
+	count(digits) <= 19
 	lib.luhn_valid(digits)
 }
 

@@ -85,3 +85,10 @@ test_overlapping_kinds_share_one_label if {
 	j := judge("fetch", "public", text("+14155550132"))
 	j.redactions == [{"path": "/content/0/text", "replacement": "[REDACTED:phone]"}]
 }
+
+test_card_numbers_next_to_other_digits if {
+	found := {f.match | some f in dlp.findings; f.kind == "card_number"} with input as {"result": text("card 4111 1111 1111 1111 123 and qty 12 5555555555554444")}
+	found == {"4111 1111 1111 1111 123", "12 5555555555554444"}
+	not_cards := {f.match | some f in dlp.findings; f.kind == "card_number"} with input as {"result": text("order 4111111111111111123 and 1234 5678 9012 3456")}
+	not_cards == set()
+}
