@@ -124,7 +124,7 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
     try {
       try {
         // Tests are compiled without OPA's optimizer: its partial evaluation of `with data.… as`
-        // (which only tests use) returns wrong results in OPA v1.22.2 — e.g. an empty set where
+        // (which only tests use) returns wrong results in OPA v1.22.2 and v1.22.4 — e.g. an empty set where
         // `opa test` and -O 0 agree on two pointers — depending on which entrypoints are built
         // together. The policy modules, compiler, capabilities and engine are the production ones.
         await runOpa(opa, forTests ? args : [...args, '-O', '1'], { cwd: staging })

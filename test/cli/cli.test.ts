@@ -179,7 +179,7 @@ describe('mcp-policy CLI', async () => {
     const { code, stdout } = await mcpPolicy(['toolchain'])
     expect(code).toBe(0)
     const { stdout: version } = await run(stdout.trim(), ['version'])
-    expect(version).toMatch(/Version: 1\.22\.2/)
+    expect(version).toMatch(/Version: 1\.22\.4/)
   })
 })
 
