@@ -57,6 +57,24 @@ describe('mcp-policy test on the reference policy', () => {
     expect([...declared].filter((code) => !expected.has(code))).toEqual([])
   })
 
+  it("the README's example cases file passes as written", async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8')
+    const yaml = /```yaml\n(defaults:[\s\S]*?)```/.exec(readme)?.[1]
+    expect(yaml).toBeDefined()
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-readme-cases-'))
+    // The README elides the key's body; a real PEM block is what the detector looks for.
+    await writeFile(
+      join(dir, 'readme.cases.yaml'),
+      yaml!.replace(
+        '-----BEGIN RSA PRIVATE KEY-----…',
+        '-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE KEY-----',
+      ),
+    )
+    const { code, stdout } = await mcpPolicy(['test', dir])
+    expect(code, stdout).toBe(0)
+    expect(stdout).toMatch(/^2 passed, 0 failed$/m)
+  })
+
   it('--run selects tests and cases by name', async () => {
     const { code, stdout } = await mcpPolicy([
       'test',
