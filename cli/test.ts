@@ -76,14 +76,14 @@ export const testCommand: CommandModule<object, TestArgs> = {
       else process.stdout.write(text)
       if (args.out && args.format !== 'pretty') process.stderr.write(formatTestReport(report, 'pretty'))
       let code = reportExitCode(report)
-      if (report.results.length === 0) {
-        process.stderr.write('mcp-policy: no tests or decision cases found\n')
+      if (report.counts.pass + report.counts.fail + report.counts.error === 0) {
+        process.stderr.write('mcp-policy: no test or decision case ran\n')
         code = Math.max(code, 1) as 0 | 1 | 2
       }
       if (args['compare-opa']) {
         const differences = await compareWithOpa(
           opa,
-          { regoDir: args.rego, bundleDir: args.bundle },
+          { regoDir: args.rego, bundleDir: args.bundle, run },
           report.results,
         )
         for (const d of differences)

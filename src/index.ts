@@ -136,7 +136,7 @@ export type {
 export { findCaseFiles, readCaseFile } from './policy-test/decision-cases.js'
 export { decisionCasesSchema } from './policy-test/decision-cases-schema.js'
 export type { RegoTest } from './policy-test/discover-rego-tests.js'
-export { discoverRegoTests, findRegoTestFiles } from './policy-test/discover-rego-tests.js'
+export { discoverRegoTests, findRegoFiles } from './policy-test/discover-rego-tests.js'
 export type { TestReportFormat } from './policy-test/format-test-report.js'
 export { formatTestReport } from './policy-test/format-test-report.js'
 export type { PolicyTestReport, PolicyTestResult, TestOutcome } from './policy-test/policy-test-result.js'

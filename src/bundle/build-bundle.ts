@@ -94,6 +94,7 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       JSON.stringify({ ...(forTests ? unrooted : manifest), revision }),
     )
     const capabilitiesFile = join(staging, '..', `${staging.split('/').pop()}-capabilities.json`)
+    const claimsFile = join(staging, '..', `${staging.split('/').pop()}-claims.json`)
     const allCapabilities = await opaCapabilities(opa)
     await writeFile(capabilitiesFile, JSON.stringify(narrowToEngine(allCapabilities)))
     const args = [
@@ -114,9 +115,8 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       args.push('--signing-key', resolve(options.signingKey))
       args.push('--signing-alg', options.signingAlg ?? (await defaultSigningAlg(options.signingKey)))
       if (options.signingKeyId) {
-        const claims = join(staging, '..', `${staging.split('/').pop()}-claims.json`)
-        await writeFile(claims, JSON.stringify({ keyid: options.signingKeyId }))
-        args.push('--claims-file', claims)
+        await writeFile(claimsFile, JSON.stringify({ keyid: options.signingKeyId }))
+        args.push('--claims-file', claimsFile)
       }
     }
     await mkdir(dirname(out), { recursive: true })
@@ -141,6 +141,7 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
       throw explainBuildFailure(err as McpPolicyError, new Set(allCapabilities.builtins.map((b) => b.name)))
     } finally {
       await rm(capabilitiesFile, { force: true })
+      await rm(claimsFile, { force: true })
     }
     const digest = `sha256:${createHash('sha256')
       .update(await readFile(out))

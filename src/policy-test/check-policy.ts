@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { McpPolicyError } from '../errors.js'
 import { packageRoot } from '../package-root.js'
@@ -24,8 +25,18 @@ export async function checkPolicy(
   options: { regoDir: string; schema?: string },
 ): Promise<PolicyCheck> {
   const schema = options.schema ?? join(packageRoot(), 'rego', 'schemas', 'input.json')
-  const { stdout } = await runOpa(opa, ['fmt', '--list', options.regoDir])
-  const unformatted = stdout.split('\n').filter((line) => line.trim() !== '')
+  if (!existsSync(schema)) throw new McpPolicyError('ERR_CLI_USAGE', `schema ${schema} does not exist`)
+  if (!existsSync(options.regoDir))
+    throw new McpPolicyError('ERR_CLI_USAGE', `policy directory ${options.regoDir} does not exist`)
+  let unformatted: string[]
+  try {
+    const { stdout } = await runOpa(opa, ['fmt', '--list', options.regoDir])
+    unformatted = stdout.split('\n').filter((line) => line.trim() !== '')
+  } catch (err) {
+    // `opa fmt` fails on a file it cannot parse: that is a finding (exit 1), reported as such.
+    if (!(err instanceof McpPolicyError) || err.code !== 'ERR_TOOLCHAIN_OPA_FAILED') throw err
+    return { unformatted: [], errors: err.message.replace(/^opa fmt failed: /, '') }
+  }
   try {
     await runOpa(opa, ['check', '--strict', '--schema', schema, options.regoDir])
     return { unformatted }

@@ -22,7 +22,7 @@ interface OpaTestResult {
 
 /**
  * Runs `opa test` on the same policy, tests and data the engine ran, and lists every Rego test
- * whose outcome differs (or that only one side ran). An empty list means OPA's interpreter and the
+ * whose outcome differs or that only one side ran (`run` filters OPA's side like `--run`). An empty list means OPA's interpreter and the
  * compiled WebAssembly agree on every test.
  *
  * @example
@@ -32,7 +32,7 @@ interface OpaTestResult {
  */
 export async function compareWithOpa(
   opa: string,
-  sources: { regoDir: string; bundleDir: string },
+  sources: { regoDir: string; bundleDir: string; run?: RegExp },
   engineResults: readonly PolicyTestResult[],
 ): Promise<OpaDisagreement[]> {
   const staging = await mkdtemp(join(tmpdir(), 'mcp-policy-opa-test-'))
@@ -55,6 +55,11 @@ export async function compareWithOpa(
     for (const [name, engine] of engineOutcomes) {
       const opaOutcome = opaOutcomes.get(name) ?? 'absent'
       if (opaOutcome !== engine) disagreements.push({ name, opa: opaOutcome, engine })
+    }
+    // Tests only OPA ran (a repeated name it numbered `#01`, a form the harness does not find).
+    for (const [name, opaOutcome] of opaOutcomes) {
+      if (engineOutcomes.has(name) || (sources.run && !sources.run.test(name))) continue
+      disagreements.push({ name, opa: opaOutcome, engine: 'absent' })
     }
     return disagreements
   } finally {

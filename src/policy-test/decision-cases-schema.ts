@@ -19,7 +19,13 @@ export const decisionCasesSchema = {
         properties: { resource: { type: 'string', minLength: 1 } },
       },
     },
-    defaults: { $ref: '#/$defs/caseFields', description: 'Merged under every case (the case wins).' },
+    defaults: {
+      type: 'object',
+      $ref: '#/$defs/caseFields',
+      unevaluatedProperties: false,
+      description:
+        'Merged under every case (the case wins). Only the case fields above, so a typo is an error.',
+    },
     cases: { type: 'array', minItems: 1, items: { $ref: '#/$defs/case' } },
   },
   $defs: {
@@ -51,7 +57,10 @@ export const decisionCasesSchema = {
         identity: { $ref: '#/$defs/identity' },
         now: {
           type: 'string',
-          description: 'RFC 3339 time of the request. Default 2025-11-24T10:00:00Z (a Monday).',
+          // RFC 3339 with a zone: a local time would make time-window cases depend on the machine.
+          pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$',
+          description:
+            'RFC 3339 time of the request, with Z or an offset. Default 2025-11-24T10:00:00Z (a Monday).',
         },
         environment: { type: 'string' },
         headers: { type: 'object', additionalProperties: { type: 'string' } },
@@ -75,7 +84,12 @@ export const decisionCasesSchema = {
           properties: {
             allow: { type: 'boolean' },
             status: { type: 'integer' },
-            reasons: { type: 'array', items: { type: 'string' }, description: 'Exactly these reason codes.' },
+            reasons: {
+              type: 'array',
+              items: { type: 'string' },
+              description:
+                'Exactly these reason codes. Omitted: not compared, but an ERR_* reason (a fail-closed error) still makes the case an error.',
+            },
             obligations: {
               type: 'object',
               additionalProperties: false,

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { parseDocument } from 'yaml'
+import { type Document, isSeq, LineCounter, parseDocument } from 'yaml'
 import { McpPolicyError } from '../errors.js'
 import { decisionCasesSchema } from './decision-cases-schema.js'
 
@@ -98,7 +98,8 @@ export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
   } catch (err) {
     throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `cannot read ${file}`, { cause: err })
   }
-  const document = parseDocument(text, { uniqueKeys: true })
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { uniqueKeys: true, lineCounter })
   if (document.errors.length > 0)
     throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `${file}: ${document.errors[0]!.message}`)
   const value = document.toJS() as unknown
@@ -118,27 +119,39 @@ export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
     defaults?: Partial<DecisionCase>
     cases: DecisionCase[]
   }
-  const lines = caseLines(text)
+  const lines = caseLines(document, lineCounter)
   const cases = parsed.cases.map((c, index) => {
     const merged: DecisionCase = { ...parsed.defaults, ...c, file, line: lines[index] ?? 0 }
     if (merged.now !== undefined && Number.isNaN(Date.parse(merged.now)))
       throw new McpPolicyError(
         'ERR_POLICY_TEST_INVALID',
-        `${file}: case "${c.name}" has now ${merged.now}, not an RFC 3339 time`,
+        `${file}: case "${c.name}" has now ${merged.now}, not a valid time`,
+      )
+    // An expectation that cannot apply to the case's entrypoint would pass whatever happens.
+    const judgesResponse = merged.result !== undefined
+    const misplaced = judgesResponse
+      ? (['status', 'obligations'] as const).filter((key) => merged.expect[key] !== undefined)
+      : merged.expect.redactions !== undefined
+        ? ['redactions']
+        : []
+    if (misplaced.length > 0)
+      throw new McpPolicyError(
+        'ERR_POLICY_TEST_INVALID',
+        `${file}: case "${c.name}" expects ${misplaced.join(', ')}, which ${
+          judgesResponse ? 'an mcp/response judgement (a case with result)' : 'an mcp/decision'
+        } does not have`,
       )
     return merged
   })
   return { file, servers: parsed.servers, cases }
 }
 
-// The line of each `- name:` under `cases:`, for reports that point at the case.
-function caseLines(text: string): number[] {
-  const lines: number[] = []
-  let inCases = false
-  text.split('\n').forEach((line, index) => {
-    if (/^cases\s*:/.test(line)) inCases = true
-    else if (/^\S/.test(line)) inCases = false
-    else if (inCases && /^\s*-\s+name\s*:/.test(line)) lines.push(index + 1)
+// The line of each case, from the YAML node it was parsed from.
+function caseLines(document: Document, lineCounter: LineCounter): number[] {
+  const cases = document.get('cases', true)
+  if (!isSeq(cases)) return []
+  return cases.items.map((item) => {
+    const offset = (item as { range?: [number, number, number] }).range?.[0]
+    return offset === undefined ? 0 : lineCounter.linePos(offset).line
   })
-  return lines
 }

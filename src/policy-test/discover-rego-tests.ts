@@ -1,12 +1,17 @@
 import { readdir, stat } from 'node:fs/promises'
-import { join, relative, resolve } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { McpPolicyError } from '../errors.js'
 import { runOpa } from '../toolchain/opa.js'
 
-/** A `test_*` (or `todo_*`) rule found by OPA's parser. */
+/** OPA's test prefixes (`opa test`, v1 tester): a test, and a test reported as skipped. */
+const TEST_PREFIX = 'test_'
+const SKIP_PREFIX = 'todo_test_'
+
+/** A test rule found by OPA's parser, named the way `opa test` names it. */
 export interface RegoTest {
   /** Package path without `data`, e.g. `["mcp", "access_test"]`. */
   packagePath: string[]
+  /** The rule's name up to its `test_` segment, e.g. `test_x` (or `test_group` for `test_group.a`). */
   rule: string
   /** `data.mcp.access_test.test_x`, as `opa test` names it. */
   name: string
@@ -14,10 +19,15 @@ export interface RegoTest {
   entrypoint: string
   file: string
   line: number
-  /** `todo_*` rules are reported as skipped, never compiled. */
+  /** `todo_test_*` rules are reported as skipped and not evaluated. */
   todo: boolean
-  /** How many definitions share the name (OPA runs each; one WASM entrypoint cannot). */
+  /** How many rules share the name across all modules (OPA runs each; one WASM entrypoint cannot). */
   definitions: number
+  /**
+   * Why this test cannot run in the WebAssembly harness, when it cannot: a ref-head or partial
+   * (sub-test) rule, which `opa test` expands in ways one entrypoint cannot reproduce.
+   */
+  unsupported?: string
 }
 
 interface ParsedTerm {
@@ -28,17 +38,17 @@ interface ParsedTerm {
 interface ParsedModule {
   package: { path: ParsedTerm[] }
   rules?: {
-    head: { name?: string; ref?: ParsedTerm[]; args?: unknown[] }
+    head: { name?: string; ref?: ParsedTerm[]; args?: unknown[]; key?: unknown }
     location?: { row?: number }
   }[]
 }
 
 /**
- * Lists the `*_test.rego` files under the given files or directories (sorted, deduplicated).
+ * Lists the `.rego` files under the given files or directories (sorted, deduplicated).
  *
  * @throws McpPolicyError `ERR_POLICY_TEST_INVALID` when a path does not exist.
  */
-export async function findRegoTestFiles(paths: readonly string[]): Promise<string[]> {
+export async function findRegoFiles(paths: readonly string[]): Promise<string[]> {
   const found = new Set<string>()
   for (const path of paths) {
     const absolute = resolve(path)
@@ -49,30 +59,48 @@ export async function findRegoTestFiles(paths: readonly string[]): Promise<strin
       throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `test path ${path} does not exist`, { cause: err })
     }
     if (!isDirectory) {
-      if (absolute.endsWith('_test.rego')) found.add(absolute)
+      if (absolute.endsWith('.rego')) found.add(absolute)
       continue
     }
     for (const entry of await readdir(absolute, { recursive: true })) {
-      if (entry.endsWith('_test.rego')) found.add(join(absolute, entry))
+      if (entry.endsWith('.rego')) found.add(join(absolute, entry))
     }
   }
   return [...found].sort()
 }
 
 /**
- * Finds the test rules of `*_test.rego` files with OPA's own parser (`opa parse --format json`),
- * the way `opa test` does: rules (not functions) whose name starts with `test_`, or `todo_` for
- * skipped ones.
+ * Finds the tests of a policy directory with OPA's own parser (`opa parse --format json`), the way
+ * `opa test` v1 does: in every module, any rule (not function) whose head's ground prefix has a
+ * segment starting with `test_` (or `todo_test_`, skipped). Definitions that share a name across
+ * modules are counted, so the harness can refuse them instead of OR-ing them into one entrypoint.
  *
- * @throws McpPolicyError `ERR_TOOLCHAIN_OPA_FAILED` when a file does not parse.
+ * @param selected Only tests from these files are returned (all of `regoDir` when omitted).
+ * @throws McpPolicyError `ERR_TOOLCHAIN_OPA_FAILED` when a file does not parse;
+ *   `ERR_POLICY_TEST_INVALID` when a selected file is not under `regoDir` (it would not be compiled).
  * @example
  * ```ts
- * const tests = await discoverRegoTests(await resolveOpa(), await findRegoTestFiles(['rego']))
+ * const tests = await discoverRegoTests(await resolveOpa(), 'rego')
  * ```
  */
-export async function discoverRegoTests(opa: string, files: readonly string[]): Promise<RegoTest[]> {
-  const tests: RegoTest[] = []
-  for (const file of files) {
+export async function discoverRegoTests(
+  opa: string,
+  regoDir: string,
+  selected?: readonly string[],
+): Promise<RegoTest[]> {
+  const root = resolve(regoDir)
+  for (const file of selected ?? []) {
+    if (!resolve(file).startsWith(root + sep))
+      throw new McpPolicyError(
+        'ERR_POLICY_TEST_INVALID',
+        `${file} is not under the policy directory ${regoDir}: tests are compiled together with the policy there`,
+      )
+  }
+  const wanted = selected ? new Set(selected.map((f) => resolve(f))) : undefined
+  // Every definition of every test name, in all modules: a duplicate in an unselected file still
+  // makes a selected test ambiguous.
+  const byName = new Map<string, RegoTest[]>()
+  for (const file of await findRegoFiles([root])) {
     const { stdout } = await runOpa(opa, [
       'parse',
       '--format',
@@ -83,34 +111,59 @@ export async function discoverRegoTests(opa: string, files: readonly string[]): 
     ])
     const module = JSON.parse(stdout) as ParsedModule
     const packagePath = module.package.path.slice(1).map((term) => String(term.value))
-    const inFile: RegoTest[] = []
     for (const rule of module.rules ?? []) {
       if (rule.head.args) continue
-      const name = ruleName(rule.head)
-      if (!name || !(name.startsWith('test_') || name.startsWith('todo_'))) continue
-      const existing = inFile.find((t) => t.rule === name)
-      if (existing) {
-        existing.definitions++
-        continue
-      }
-      inFile.push({
+      const found = testSegment(rule.head)
+      if (!found) continue
+      const name = ['data', ...packagePath, ...found.prefix].join('.')
+      const plain = found.prefix.length === 1 && found.whole && rule.head.key === undefined
+      const test: RegoTest = {
         packagePath,
-        rule: name,
-        name: ['data', ...packagePath, name].join('.'),
-        entrypoint: [...packagePath, name].join('/'),
-        file: relative(process.cwd(), file) || file,
+        rule: found.prefix.join('.'),
+        name,
+        entrypoint: [...packagePath, ...found.prefix].join('/'),
+        file,
         line: rule.location?.row ?? 0,
-        todo: name.startsWith('todo_'),
+        todo: found.segment.startsWith(SKIP_PREFIX),
         definitions: 1,
-      })
+      }
+      if (!plain)
+        test.unsupported =
+          'ref-head and partial (sub-test) test rules are not supported by the WebAssembly harness; write it as `test_name if { … }`'
+      byName.set(name, [...(byName.get(name) ?? []), test])
     }
-    tests.push(...inFile)
+  }
+  const tests: RegoTest[] = []
+  for (const definitions of byName.values()) {
+    const first = definitions.find((t) => !wanted || wanted.has(t.file))
+    if (!first) continue
+    tests.push({
+      ...first,
+      file: relative(process.cwd(), first.file) || first.file,
+      definitions: definitions.length,
+    })
   }
   return tests
 }
 
-// A test is a rule named by one word; `a.test_x if …` (a ref head) is not one, as in `opa test`.
-function ruleName(head: { name?: string; ref?: ParsedTerm[] }): string | undefined {
-  if (head.ref && head.ref.length > 1) return undefined
-  return head.name
+/**
+ * OPA's `ruleName`: walk the head's ground prefix to the first segment starting with `test_` or
+ * `todo_test_`. `whole` says whether the ref ends there (a plain `test_x` rule).
+ */
+function testSegment(head: {
+  name?: string
+  ref?: ParsedTerm[]
+}): { segment: string; prefix: string[]; whole: boolean } | undefined {
+  const ref = head.ref ?? (head.name ? [{ type: 'var', value: head.name }] : [])
+  const prefix: string[] = []
+  for (let i = 0; i < ref.length; i++) {
+    const term = ref[i]!
+    // The ground prefix: the rule name, then string keys; a variable key ends it.
+    if (i > 0 && term.type !== 'string') break
+    const segment = String(term.value)
+    prefix.push(segment)
+    if (segment.startsWith(TEST_PREFIX) || segment.startsWith(SKIP_PREFIX))
+      return { segment, prefix, whole: i === ref.length - 1 }
+  }
+  return undefined
 }

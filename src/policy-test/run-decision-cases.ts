@@ -104,6 +104,7 @@ async function runCase(
       result: testCase.result,
       destination: testCase.destination,
     })
+    failedClosed(testCase.expect, judged.reasons)
     return compare(testCase.expect, {
       allow: judged.allow,
       reasons: judged.reasons.map((r) => r.code),
@@ -111,12 +112,22 @@ async function runCase(
     })
   }
   const decision = await service.decideMcp(facts)
+  failedClosed(testCase.expect, decision.reasons)
   return compare(testCase.expect, {
     allow: decision.allow,
     status: decision.status,
     reasons: decision.reasons.map((r) => r.code),
     obligations: decision.obligations as Record<string, unknown>,
   })
+}
+
+/**
+ * A fail-closed deny the case did not ask for (normalization, token, engine or decision-shape
+ * error) is an error, not a pass: `expect: {allow: false}` must not be met by a broken policy.
+ */
+function failedClosed(expect: CaseExpectation, reasons: readonly { code: string; message: string }[]): void {
+  const unexpected = reasons.find((r) => r.code.startsWith('ERR_') && !expect.reasons?.includes(r.code))
+  if (unexpected) throw new Error(`the decision failed closed with ${unexpected.code}: ${unexpected.message}`)
 }
 
 async function signIdentity(

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { buildBundle } from '../bundle/build-bundle.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
+import { McpPolicyError } from '../errors.js'
 import { resolveOpa } from '../toolchain/opa.js'
 import { findCaseFiles, readCaseFile } from './decision-cases.js'
-import { discoverRegoTests, findRegoTestFiles } from './discover-rego-tests.js'
+import { discoverRegoTests, findRegoFiles } from './discover-rego-tests.js'
 import { type PolicyTestReport, type PolicyTestResult, summarize } from './policy-test-result.js'
 import { runDecisionCases } from './run-decision-cases.js'
 import { runRegoTests } from './run-rego-tests.js'
@@ -49,7 +50,8 @@ export async function runPolicyTests(options: PolicyTestOptions = {}): Promise<P
   const opa = options.opa ?? (await resolveOpa())
   const selected = (name: string) => !options.run || options.run.test(name)
 
-  const regoTests = (await discoverRegoTests(opa, await findRegoTestFiles(paths))).filter((t) =>
+  for (const path of options.paths ?? []) await checkExplicitFile(path)
+  const regoTests = (await discoverRegoTests(opa, regoDir, await findRegoFiles(paths))).filter((t) =>
     selected(t.name),
   )
   const caseFiles = await Promise.all((await findCaseFiles(paths)).map(readCaseFile))
@@ -96,4 +98,15 @@ async function runCases(
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+// A file named on the command line must be something the harness runs: never silently ignored.
+async function checkExplicitFile(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined)
+  if (!info) throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `test path ${path} does not exist`)
+  if (info.isFile() && !/(\.rego|\.cases\.ya?ml)$/.test(path))
+    throw new McpPolicyError(
+      'ERR_POLICY_TEST_INVALID',
+      `${path} is neither a .rego file nor a .cases.yaml file`,
+    )
 }

@@ -18,10 +18,11 @@ export interface RunRegoTestsOptions {
 }
 
 /**
- * Compiles the policy with its tests to WebAssembly — the production build (`opa build -t wasm
- * -O 1`, the engine's capabilities), with each `test_*` rule as an entrypoint — and runs each test
- * in this engine with its host builtins. A test passes when its rule is `true`; undefined or any
- * other value fails; a trap or a missing builtin is an error. `todo_*` rules are skipped.
+ * Compiles the policy with its tests to WebAssembly — the production toolchain (pinned OPA, the
+ * engine's capabilities) at `-O 0` (see `buildBundle`), with each test rule as an entrypoint — and
+ * runs each test in this engine with its host builtins. A test passes when its rule is `true`;
+ * undefined or any other value fails; a trap or a missing builtin is an error. `todo_test_*` rules
+ * are skipped; duplicated names and test forms one entrypoint cannot evaluate are errors.
  *
  * A compile failure errors every selected test with OPA's message rather than throwing, so a
  * report always names what could not run.
@@ -35,7 +36,7 @@ export async function runRegoTests(
   tests: readonly RegoTest[],
   options: RunRegoTestsOptions,
 ): Promise<PolicyTestResult[]> {
-  const runnable = tests.filter((t) => !t.todo)
+  const runnable = tests.filter((t) => !t.todo && !t.unsupported && t.definitions === 1)
   let instance: PolicyInstance | undefined
   let buildError: string | undefined
   if (runnable.length > 0) {
@@ -70,8 +71,8 @@ function runOne(
     file: test.file,
     line: test.line,
   }
-  if (test.todo) return { ...base, outcome: 'skip', message: 'todo_ rule', durationMs: 0 }
-  if (!instance) return { ...base, outcome: 'error', message: buildError, durationMs: 0 }
+  if (test.todo) return { ...base, outcome: 'skip', message: 'todo_test_ rule', durationMs: 0 }
+  if (test.unsupported) return { ...base, outcome: 'error', message: test.unsupported, durationMs: 0 }
   if (test.definitions > 1) {
     // OPA runs each definition as its own test; one WebAssembly entrypoint ORs them, so a failing
     // definition would hide behind a passing one. Refuse rather than pass vacuously.
@@ -82,6 +83,7 @@ function runOne(
       durationMs: 0,
     }
   }
+  if (!instance) return { ...base, outcome: 'error', message: buildError, durationMs: 0 }
   const started = process.hrtime.bigint()
   try {
     const { resultSet } = instance.evaluate(test.entrypoint, undefined)

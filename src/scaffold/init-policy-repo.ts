@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { McpPolicyError } from '../errors.js'
 import { policyRepoTemplate } from './policy-repo-template.js'
@@ -16,7 +16,15 @@ import { policyRepoTemplate } from './policy-repo-template.js'
  */
 export async function initPolicyRepo(dir: string): Promise<string[]> {
   const target = resolve(dir)
-  const existing = await readdir(target).catch(() => [])
+  const info = await stat(target).catch(() => undefined)
+  if (info && !info.isDirectory())
+    throw new McpPolicyError('ERR_CLI_USAGE', `${dir} exists and is not a directory`)
+  let existing: string[] = []
+  try {
+    if (info) existing = await readdir(target)
+  } catch (err) {
+    throw new McpPolicyError('ERR_CLI_USAGE', `cannot read ${dir}: ${(err as Error).message}`, { cause: err })
+  }
   if (existing.length > 0)
     throw new McpPolicyError(
       'ERR_CLI_USAGE',

@@ -16,9 +16,21 @@ lifecycle_methods := {"initialize", "ping", "tools/list", "resources/list", "pro
 
 default allow := false
 
+# Allowed only when a rule below permits the request and nothing denies it: an absent method, tool
+# or role never allows.
 allow if {
 	input.subject.authenticated == true
+	permitted
 	count(deny) == 0
+}
+
+permitted if input.mcp.method in lifecycle_methods
+
+permitted if startswith(input.mcp.method, "notifications/")
+
+permitted if {
+	input.mcp.method == "tools/call"
+	granted(input.mcp.tool.name)
 }
 
 decision := {
@@ -67,21 +79,32 @@ deny contains reason(rego.metadata.rule(), "a verified identity is required") if
 # title: Method not allowed
 # custom:
 #   code: method_not_allowed
-deny contains reason(rego.metadata.rule(), concat("", ["method ", input.mcp.method, " is not allowed"])) if {
+deny contains reason(rego.metadata.rule(), concat("", ["method '", method, "' is not allowed"])) if {
 	input.subject.authenticated == true
-	not input.mcp.method in lifecycle_methods
-	not startswith(input.mcp.method, "notifications/")
 	input.mcp.method != "tools/call"
+	not permitted
+	method := object.get(input.mcp, "method", "(none)")
+}
+
+# METADATA
+# title: Method not allowed
+# description: A message without a method (a JSON-RPC response to a server request) is not permitted.
+# custom:
+#   code: method_not_allowed
+deny contains reason(rego.metadata.rule(), "a message without a method is not allowed") if {
+	input.subject.authenticated == true
+	not input.mcp.method
 }
 
 # METADATA
 # title: Not granted
 # custom:
 #   code: not_granted
-deny contains reason(rego.metadata.rule(), concat("", ["tool ", input.server.id, "/", input.mcp.tool.name, " is not granted"])) if {
+deny contains reason(rego.metadata.rule(), concat("", ["tool ", input.server.id, "/", tool, " is not granted"])) if {
 	input.subject.authenticated == true
 	input.mcp.method == "tools/call"
-	not granted(input.mcp.tool.name)
+	not permitted
+	tool := object.get(input.mcp, ["tool", "name"], "(none)")
 }
 
 reason(metadata, detail) := {"code": metadata.custom.code, "message": concat(": ", [metadata.title, detail])}
@@ -152,6 +175,10 @@ cases:
     identity: null
     message: { jsonrpc: "2.0", id: 3, method: tools/call, params: { name: get_issue, arguments: {} } }
     expect: { allow: false, status: 401, reasons: [unauthenticated] }
+
+  - name: a JSON-RPC response from the client is not allowed by this policy
+    message: { jsonrpc: "2.0", id: 5, result: {} }
+    expect: { allow: false, status: 403, reasons: [method_not_allowed] }
 
   - name: support sees only what it may call
     identity: { sub: bob, roles: [support] }

@@ -95,7 +95,7 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
     expect((await mcpPolicy(['check'], dir)).code).toBe(0)
     const { code, stdout } = await mcpPolicy(['test'], dir)
     expect(code, stdout).toBe(0)
-    expect(stdout).toMatch(/^8 passed, 0 failed$/m)
+    expect(stdout).toMatch(/^9 passed, 0 failed$/m)
   })
 
   it('init refuses a directory that is not empty', async () => {
@@ -114,7 +114,7 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
     const { code } = await mcpPolicy(['test', '--format', 'junit', '--out', 'report.xml'], dir)
     expect(code).toBe(1)
     const xml = await readFile(join(dir, 'report.xml'), 'utf8')
-    expect(xml).toMatch(/<testsuites name="mcp-policy test" tests="9" failures="1" errors="0" skipped="0"/)
+    expect(xml).toMatch(/<testsuites name="mcp-policy test" tests="10" failures="1" errors="0" skipped="0"/)
     expect(xml).toMatch(
       /<testcase classname="data\.mcp_test" name="test_support_may_delete" file="rego\/mcp\/decision_test\.rego" line="\d+" time="[\d.]+">\s*<failure message="the test rule is undefined/,
     )
@@ -133,11 +133,11 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
     expect(stdout).toMatch(/reasons: expected \["explicitly_denied"\], got \["not_granted"\]/)
   })
 
-  it('a test calling a builtin the engine lacks is an error (exit 2) naming it; todo_ is skipped', async () => {
+  it('a test calling a builtin the engine lacks is an error (exit 2) naming it; todo_test_ is skipped, todo_ is no test', async () => {
     const dir = await scaffold()
     await appendFile(
       join(dir, 'rego/mcp/decision_test.rego'),
-      '\ntest_calls_out if {\n\thttp.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200\n}\n\ntodo_later if false\n',
+      '\ntest_calls_out if {\n\thttp.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200\n}\n\ntodo_test_later if false\n\ntodo_helper := 1\n',
     )
     const { code, stdout } = await mcpPolicy(['test', '--format', 'json'], dir)
     expect(code).toBe(2)
@@ -156,6 +156,105 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
     const report = JSON.parse(stdout) as PolicyTestReport
     const duplicate = report.results.find((r) => r.name === 'data.mcp_test.test_anonymous_is_401')
     expect(duplicate).toMatchObject({ outcome: 'error', message: expect.stringMatching(/defined 2 times/) })
+  })
+
+  it('a test name defined again in another file is an error, and opa test sees both', async () => {
+    const dir = await scaffold()
+    await writeFile(
+      join(dir, 'rego/mcp/more_test.rego'),
+      'package mcp_test\n\ntest_support_may_only_read if false\n',
+    )
+    const { code, stdout, stderr } = await mcpPolicy(['test', '--format', 'json', '--compare-opa'], dir)
+    expect(code).toBe(2)
+    const report = JSON.parse(stdout) as PolicyTestReport
+    expect(report.results.find((r) => r.name === 'data.mcp_test.test_support_may_only_read')).toMatchObject({
+      outcome: 'error',
+      message: expect.stringMatching(/defined 2 times/),
+    })
+    expect(stderr).toMatch(
+      /opa disagrees: data\.mcp_test\.test_support_may_only_read#01: opa test fail, WebAssembly engine absent/,
+    )
+  })
+
+  it('finds tests as opa test does: in any module; ref-head and partial tests are errors, never skipped', async () => {
+    const dir = await scaffold()
+    await writeFile(join(dir, 'rego/mcp/helpers.rego'), 'package mcp\n\ntest_in_helper_file if false\n')
+    await appendFile(
+      join(dir, 'rego/mcp/decision_test.rego'),
+      '\ntest_grants.support_may_delete if false\n\ntest_cases[name] := false if some name in ["x"]\n',
+    )
+    const { code, stdout } = await mcpPolicy(['test', '--format', 'json'], dir)
+    expect(code).toBe(2)
+    const outcomes = Object.fromEntries(
+      (JSON.parse(stdout) as PolicyTestReport).results.map((r) => [r.name, r.outcome]),
+    )
+    expect(outcomes).toMatchObject({
+      'data.mcp.test_in_helper_file': 'fail',
+      'data.mcp_test.test_grants': 'error',
+      'data.mcp_test.test_cases': 'error',
+    })
+  })
+
+  it('a run where nothing but skipped tests ran exits 1', async () => {
+    const dir = await scaffold()
+    await appendFile(join(dir, 'rego/mcp/decision_test.rego'), '\ntodo_test_later if false\n')
+    const { code, stderr } = await mcpPolicy(['test', '--run', 'todo_test_'], dir)
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/no test or decision case ran/)
+  })
+
+  it('a deny case met only by a fail-closed error is an error, not a pass', async () => {
+    const dir = await scaffold()
+    const policy = join(dir, 'rego/mcp/decision.rego')
+    // Every decision is now malformed, so the engine denies each with ERR_DECISION_MALFORMED.
+    await writeFile(
+      policy,
+      (await readFile(policy, 'utf8')).replace('"status": status,', '"status": "oops",'),
+    )
+    const cases = join(dir, 'bundles/default/cases/tools.cases.yaml')
+    await appendFile(
+      cases,
+      '\n  - name: a deny with no reasons given\n    message: { jsonrpc: "2.0", id: 9, method: tools/call, params: { name: delete_repository, arguments: {} } }\n    expect: { allow: false }\n',
+    )
+    const { code, stdout } = await mcpPolicy(['test', '--format', 'json', cases], dir)
+    expect(code).toBe(2)
+    const result = (JSON.parse(stdout) as PolicyTestReport).results.find((r) =>
+      r.name.endsWith('a deny with no reasons given'),
+    )
+    expect(result).toMatchObject({
+      outcome: 'error',
+      message: expect.stringMatching(/failed closed with ERR_DECISION_MALFORMED/),
+    })
+  })
+
+  it.each([
+    [
+      'a typo in defaults',
+      'defaults:\n  server: github\n',
+      'defaults:\n  server: github\n  identiy: { sub: x }\n',
+      /\/defaults must NOT have unevaluated properties/,
+    ],
+    [
+      'a time without a zone',
+      'defaults:\n  server: github\n',
+      'defaults:\n  server: github\n  now: "2025-11-24T10:00:00"\n',
+      /\/defaults\/now must match pattern/,
+    ],
+    [
+      'redactions expected of a request case',
+      'expect: { allow: true, status: 200, reasons: [] }',
+      'expect: { allow: true, redactions: [] }',
+      /expects redactions, which an mcp\/decision does not have/,
+    ],
+  ])('a cases file with %s is rejected', async (_what, from, to, message) => {
+    const dir = await scaffold()
+    const file = join(dir, 'bundles/default/cases/tools.cases.yaml')
+    const text = await readFile(file, 'utf8')
+    expect(text).toContain(from)
+    await writeFile(file, text.replace(from, to))
+    const { code, stderr } = await mcpPolicy(['test'], dir)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(message)
   })
 
   it('a cases file that breaks the schema is an error naming the file', async () => {
