@@ -97,7 +97,10 @@ url_allowed(constraint, url) if {
 # title: SQL is not read-only
 # description: |
 #   With sql_read_only, a query must be one SELECT, WITH, EXPLAIN or SHOW statement (one trailing
-#   semicolon at most) without data-changing keywords.
+#   semicolon at most) without data-changing keywords, and without calls to functions that change
+#   state or reach outside the database (set_config, nextval, pg_terminate_backend, file and
+#   large-object access, dblink, advisory locks, pg_sleep). A keyword check, not a parser: pair it
+#   with a read-only database role.
 # custom:
 #   code: argument_sql_not_read_only
 violation contains lib.reason(rego.metadata.rule(), detail) if {
@@ -113,6 +116,7 @@ read_only_sql(query) if {
 	regex.match(`(?is)^\s*(select|with|explain|show)\b`, statement)
 	not contains(statement, ";")
 	not regex.match(`(?i)\b(insert|update|delete|merge|upsert|drop|alter|create|truncate|grant|revoke|copy|call|exec|execute|into|attach|detach|pragma|vacuum|lock|set|load|handler|rename)\b`, statement)
+	not regex.match(`(?i)\b(set_config|nextval|setval|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_notify|pg_sleep\w*|pg_advisory\w*|lo_\w+|pg_read_\w*file|pg_write_\w*file|pg_ls_\w+|pg_stat_file|dblink\w*|txid_current|pg_create_\w+|pg_drop_\w+|pg_switch_wal|pg_promote)\s*\(`, statement)
 }
 
 # METADATA

@@ -77,3 +77,18 @@ test_only_tools_call_is_checked if {
 	count(arguments.violation) == 0 with input as fx.request("prompts/get", developer, "postgres", {"prompt": {"name": "query", "arguments": {"limit": 0}}})
 		with data.mcp_data as fx.policy_data
 }
+
+test_sql_read_only_refuses_state_changing_functions if {
+	every sql in [
+		"SELECT set_config('default_transaction_read_only', 'off', false)",
+		"select nextval('orders_id_seq')",
+		"SELECT pg_terminate_backend(42)",
+		"select pg_read_file('/etc/passwd')",
+		"SELECT lo_import('/etc/passwd')",
+		"select * from dblink('host=evil', 'select 1') as t(x int)",
+		"SELECT pg_sleep (60)",
+	] {
+		violations("postgres", "query", {"sql": sql}) == {"argument_sql_not_read_only"}
+	}
+	violations("postgres", "query", {"sql": "SELECT config_value, next_value FROM settings"}) == set()
+}
