@@ -119,7 +119,12 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
       expect(seenRequest.headers.authorization).toBe('Bearer sekret')
       expect(seenRequest.headers['x-pdp']).toBe('pdp-1')
     }
-    expect(src.status()).toMatchObject({ etag: '"v1"', consecutiveFailures: 0, nextDelayMs: 20 })
+    // Between polls the next one is scheduled 20 ms out; while a poll is in flight there is no
+    // next attempt yet (nextDelayMs undefined), so wait for a moment between two polls.
+    await vi.waitFor(
+      () => expect(src.status()).toMatchObject({ etag: '"v1"', consecutiveFailures: 0, nextDelayMs: 20 }),
+      waitLong,
+    )
     expect(src.status().lastError).toBeUndefined()
 
     server.setBundle(closed, '"v2"')
@@ -165,7 +170,11 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
 
     server.setMode('ok')
     await vi.waitFor(() => expect(seen).toHaveLength(1), waitLong)
-    expect(src.status()).toMatchObject({ consecutiveFailures: 0, etag: '"v1"', nextDelayMs: 20 })
+    // The bundle is handed over inside the poll; the next one is scheduled once that poll ends.
+    await vi.waitFor(
+      () => expect(src.status()).toMatchObject({ consecutiveFailures: 0, etag: '"v1"', nextDelayMs: 20 }),
+      waitLong,
+    )
     expect(src.status().lastError).toBeUndefined()
     expect(src.status().lastLoadAt).toBeInstanceOf(Date)
   })
@@ -271,12 +280,15 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
     server.setBundle(closed, '"v4"')
     await vi.waitFor(() => expect(engine.bundle?.revision).toBe('closed-1'), waitLong)
     expect(engine.decide(input).decision).toMatchObject({ allow: false, reasons: [{ code: 'closed' }] })
-    expect(src.status()).toMatchObject({
-      consecutiveFailures: 0,
-      etag: '"v4"',
-      digest: engine.bundle!.digest,
-    })
-    expect(src.status().lastError).toBeUndefined()
+    // The engine swaps inside the handler; the source records the new state when the handler returns.
+    await vi.waitFor(() => {
+      expect(src.status()).toMatchObject({
+        consecutiveFailures: 0,
+        etag: '"v4"',
+        digest: engine.bundle!.digest,
+      })
+      expect(src.status().lastError).toBeUndefined()
+    }, waitLong)
   })
 
   it('is healthy again when the server goes back to the bundle serving after offering a bad one', async () => {
@@ -290,9 +302,10 @@ describe('HttpBundleSource (OPA bundle service polling)', () => {
     await vi.waitFor(() => expect(src.status().lastError?.code).toBe('ERR_BUNDLE_CORRUPT'), waitLong)
     // Same bytes as the serving bundle under a new ETag: nothing to load, and nothing wrong any more.
     server.setBundle(open, '"v3"')
-    await vi.waitFor(() => expect(src.status().etag).toBe('"v3"'), waitLong)
-    expect(src.status()).toMatchObject({ consecutiveFailures: 0 })
-    expect(src.status().lastError).toBeUndefined()
+    await vi.waitFor(() => {
+      expect(src.status()).toMatchObject({ etag: '"v3"', consecutiveFailures: 0 })
+      expect(src.status().lastError).toBeUndefined()
+    }, waitLong)
     const before = server.requests.length
     await vi.waitFor(() => expect(server.requests.length).toBeGreaterThan(before + 2), waitLong)
     expect(server.requests.slice(before).every((r) => r.status === 304)).toBe(true)
