@@ -5,7 +5,7 @@ import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { readSchema } from '../schemas.js'
 import type { Decision, ResponseJudgement } from './decision.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
-import { type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
+import { firstResult, type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
 import { checkJsonSize, serializeInput } from './serialize-input.js'
 
 /** The bundle a decision was made with, as the decision log names it. */
@@ -264,11 +264,6 @@ export class PolicyEngine {
     const raw = result as Partial<ResponseJudgement> & Pick<ResponseJudgement, 'allow' | 'reasons'>
     return { allow: raw.allow, redactions: raw.redactions ?? [], reasons: raw.reasons }
   }
-}
-
-function firstResult(resultSet: unknown): unknown {
-  if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined
-  return (resultSet[0] as { result?: unknown }).result
 }
 
 function refOf(bundle: Bundle): BundleRef {

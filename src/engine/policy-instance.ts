@@ -128,6 +128,12 @@ export class PolicyInstance {
   }
 }
 
+/** The value of an SDK result set (`[{result}]`), or undefined when the entrypoint produced none. */
+export function firstResult(resultSet: unknown): unknown {
+  if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined
+  return (resultSet[0] as { result?: unknown }).result
+}
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 

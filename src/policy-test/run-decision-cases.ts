@@ -34,14 +34,14 @@ export async function runDecisionCases(
   for (const file of files) {
     const base = defaultPdpConfig().normalize
     const servers = file.servers ?? base.servers ?? {}
-    const services = new Map<string, DecisionService>()
+    // One normalizer per environment (it is normalizer configuration); undefined and '' differ.
+    const services = new Map<string | undefined, DecisionService>()
     const serviceFor = (environment: string | undefined): DecisionService => {
-      const key = environment ?? ''
-      let service = services.get(key)
+      let service = services.get(environment)
       if (!service) {
         const config: NormalizeConfig = { servers, environment, trustForwardedHeaders: true }
         service = new DecisionService({ engine, normalizer: new RequestNormalizer(config, verifier) })
-        services.set(key, service)
+        services.set(environment, service)
       }
       return service
     }

@@ -42,11 +42,8 @@ export async function runPolicyTests(options: PolicyTestOptions = {}): Promise<P
   const bundleDir = resolve(options.bundleDir ?? 'bundles/default')
   const regoDir = resolve(options.regoDir ?? 'rego')
   const defaultCases = join(bundleDir, 'cases')
-  const paths = options.paths?.length
-    ? options.paths
-    : existsSync(defaultCases)
-      ? [regoDir, defaultCases]
-      : [regoDir]
+  const defaults = existsSync(defaultCases) ? [regoDir, defaultCases] : [regoDir]
+  const paths = options.paths?.length ? options.paths : defaults
   const opa = options.opa ?? (await resolveOpa())
   const selected = (name: string) => !options.run || options.run.test(name)
 
@@ -82,7 +79,7 @@ async function runCases(
     })
     return await runDecisionCases(caseFiles, await PolicyEngine.fromBundleFile(built.path))
   } catch (err) {
-    if (!(err instanceof Error) || !('code' in err)) throw err
+    if (!(err instanceof McpPolicyError)) throw err
     return caseFiles.flatMap((file) =>
       file.cases.map((c) => ({
         kind: 'case' as const,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle } from '../bundle/build-bundle.js'
 import { loadBundle } from '../bundle/load-bundle.js'
-import { PolicyInstance } from '../engine/policy-instance.js'
+import { firstResult, PolicyInstance } from '../engine/policy-instance.js'
 import { toMcpPolicyError } from '../errors.js'
 import type { RegoTest } from './discover-rego-tests.js'
 import type { PolicyTestResult } from './policy-test-result.js'
@@ -104,9 +104,4 @@ function runOne(
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
     }
   }
-}
-
-function firstResult(resultSet: unknown): unknown {
-  if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined
-  return (resultSet[0] as { result?: unknown }).result
 }
