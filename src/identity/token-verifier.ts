@@ -31,7 +31,8 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
  * Verifies bearer tokens into `input.subject` (input document v1): the issuer allowlist, the
  * issuer's JWKS, its algorithm allowlist, `aud` naming this server's resource (RFC 8707),
  * `exp`/`nbf`/`iat` within the clock skew, RFC 9068 `typ` when configured, and a `sub`; then the
- * configured claim mapping. Verified subjects are cached by the token's SHA-256 until `exp`, so
+ * configured claim mapping. Verified subjects are cached (by the SHA-256 of the signature plus the
+ * exact signing input, never the token itself) until `exp`, so
  * a busy session pays for one signature check, not one per call. Failures are not cached.
  *
  * One instance per worker: it holds the JWKS and subject caches and nothing is shared between
@@ -103,8 +104,8 @@ export class TokenVerifier {
   /**
    * Verifies a bearer token (the compact JWT, without the `Bearer ` prefix) for the server whose
    * resource URI is `audience`. Never throws: a token that fails any check gives
-   * `authenticated: false`, a reason, and no claims. The nested values of a returned subject are
-   * frozen because the cache shares them between calls.
+   * `authenticated: false`, a reason, and no claims. A verified subject is frozen, nested values
+   * included, because the cache shares it between calls.
    *
    * @param now the verification time (defaults to the current time); `token.age_s` is computed from it.
    * @example
@@ -114,36 +115,68 @@ export class TokenVerifier {
    * ```
    */
   async verify(token: string | undefined, audience: string, now: Date = new Date()): Promise<Subject> {
+    let key = ''
     try {
-      if (token === undefined || token === '')
-        fail('ERR_IDENTITY_TOKEN_MISSING', 'no bearer token was presented')
-      if (typeof token !== 'string') fail('ERR_IDENTITY_TOKEN_MALFORMED', 'the token is not a string')
-      // Checked on the UTF-16 length before anything is hashed or decoded; a non-ASCII token is
-      // rejected as malformed later.
-      if (token.length > this.#maxTokenBytes)
-        fail(
-          'ERR_IDENTITY_TOKEN_TOO_LARGE',
-          `token is ${token.length} bytes, more than ${this.#maxTokenBytes}`,
-        )
-      if (typeof audience !== 'string' || audience === '')
-        fail('ERR_IDENTITY_AUDIENCE_MISMATCH', 'this server has no resource URI to match "aud" against')
-      const nowSeconds = Math.floor(now.getTime() / 1000)
-      // An invalid date would compare false against every bound and pass them all.
-      if (!Number.isFinite(nowSeconds))
-        fail(
-          'ERR_IDENTITY_CLAIMS_INVALID',
-          'the verification time is not a valid date: exp/nbf cannot be checked',
-        )
-      // Keyed by digest, not by the token: the cache must not become a store of live credentials.
-      // Only tokens that passed the compact-JWS check (ASCII) are ever stored, and a string with
-      // lone surrogates encodes to non-ASCII bytes, so no other string can share a stored digest.
-      const key = `${hash('sha256', token, 'base64url')} ${audience}`
-      const cached = this.#cache.get(key, nowSeconds)
-      if (cached) return withAge(cached.subject, nowSeconds)
-      return await this.#verifyUncached(token, audience, now, key)
+      const cached = this.#lookup(token, audience, now)
+      if (typeof cached !== 'string') return cached
+      key = cached
+      return await this.#verifyUncached(token as string, audience, now, key)
     } catch (err) {
       return rejected(scrub(rejectionReason(err), token))
     }
+  }
+
+  /**
+   * The subject for a token this verifier has already verified for `audience` and whose
+   * validity window includes `now`, without a promise; `undefined` when the token needs a full
+   * {@link verify} (never cached, expired from the cache, or not a token at all). Hot paths call
+   * this first: a busy session's calls then cost a digest and a map lookup.
+   *
+   * @example
+   * ```ts
+   * const subject = verifier.cached(token, audience) ?? (await verifier.verify(token, audience))
+   * ```
+   */
+  cached(token: string | undefined, audience: string, now: Date = new Date()): Subject | undefined {
+    try {
+      const found = this.#lookup(token, audience, now)
+      return typeof found === 'string' ? undefined : found
+    } catch {
+      return undefined
+    }
+  }
+
+  // The cached subject, or the cache key to store a fresh verification under.
+  #lookup(token: string | undefined, audience: string, now: Date): Subject | string {
+    if (token === undefined || token === '')
+      fail('ERR_IDENTITY_TOKEN_MISSING', 'no bearer token was presented')
+    if (typeof token !== 'string') fail('ERR_IDENTITY_TOKEN_MALFORMED', 'the token is not a string')
+    // Checked on the UTF-16 length before anything is hashed or decoded; a non-ASCII token is
+    // rejected as malformed later.
+    if (token.length > this.#maxTokenBytes)
+      fail('ERR_IDENTITY_TOKEN_TOO_LARGE', `token is ${token.length} bytes, more than ${this.#maxTokenBytes}`)
+    if (typeof audience !== 'string' || audience === '')
+      fail('ERR_IDENTITY_AUDIENCE_MISMATCH', 'this server has no resource URI to match "aud" against')
+    const nowSeconds = Math.floor(now.getTime() / 1000)
+    // An invalid date would compare false against every bound and pass them all.
+    if (!Number.isFinite(nowSeconds))
+      fail(
+        'ERR_IDENTITY_CLAIMS_INVALID',
+        'the verification time is not a valid date: exp/nbf cannot be checked',
+      )
+    // Keyed by the digest of the signature, not by the token: the cache must not become a store of
+    // live credentials. A hit must also carry the exact signing input (header.payload, which
+    // alone is no credential), so the whole token is compared. Only tokens that passed the
+    // compact-JWS check (ASCII) are ever stored, and a string with lone surrogates encodes to
+    // non-ASCII bytes, so no other string can share a stored digest.
+    const dot = token.lastIndexOf('.')
+    const key = `${hash('sha256', token.slice(dot + 1), 'base64url')} ${audience}`
+    const cached = this.#cache.get(key, nowSeconds)
+    if (cached === undefined || dot <= 0 || cached.signingInput !== token.slice(0, dot)) return key
+    // Calls within the same second share one frozen subject: only `token.age_s` changes over time.
+    if (cached.aged?.at !== nowSeconds)
+      cached.aged = { at: nowSeconds, subject: withAge(cached.subject, nowSeconds) }
+    return cached.aged.subject
   }
 
   /**
@@ -205,6 +238,7 @@ export class TokenVerifier {
     )
     this.#cache.set(key, {
       subject,
+      signingInput: token.slice(0, token.lastIndexOf('.')),
       notAfter: (payload.exp as number) + this.#skew,
       notBefore: notBefore - this.#skew,
     })
@@ -214,8 +248,8 @@ export class TokenVerifier {
 
 function withAge(subject: Subject, nowSeconds: number): Subject {
   const token = subject.token
-  if (token?.issued_at === undefined) return { ...subject }
-  return { ...subject, token: { ...token, age_s: Math.max(0, nowSeconds - token.issued_at) } }
+  if (token?.issued_at === undefined) return Object.freeze({ ...subject })
+  return deepFreeze({ ...subject, token: { ...token, age_s: Math.max(0, nowSeconds - token.issued_at) } })
 }
 
 function rejected(reason: RejectionReason): Subject {

@@ -3,10 +3,17 @@ import type { Subject } from './subject.js'
 /** A verified subject and the time window (epoch seconds, skew already applied) it may be served in. */
 export interface CachedSubject {
   subject: Subject
+  /**
+   * The verified token's `header.payload` (its JWS signing input, no signature): a hit must match
+   * it exactly, so together with the digest of the signature the whole token is compared.
+   */
+  signingInput: string
   /** Served while `now < notAfter` (`exp` + skew). */
   notAfter: number
   /** Served while `now >= notBefore` (the later of `nbf` and `iat`, minus skew). */
   notBefore: number
+  /** The subject as last served, with `token.age_s` for second `at` (set by the verifier). */
+  aged?: { at: number; subject: Subject }
 }
 
 /** Counters for metrics: how often the cache saved a signature check. */
@@ -17,21 +24,24 @@ export interface SubjectCacheStats {
 }
 
 /**
- * A bounded least-recently-used map from token digest to verified subject. Entries outside their
- * validity window are dropped when looked up, never served. Failures are never stored here.
+ * A bounded, approximately least-recently-used map from token digest to verified subject. Entries
+ * outside their validity window are dropped when looked up, never served. Failures are never
+ * stored here.
  *
  * @example
  * ```ts
  * const cache = new VerifiedSubjectCache(10_000)
- * cache.set(digest, { subject, notAfter: exp + 60, notBefore: iat - 60 })
+ * cache.set(digest, { subject, signingInput, notAfter: exp + 60, notBefore: iat - 60 })
  * cache.get(digest, Date.now() / 1000)
  * ```
  */
 export class VerifiedSubjectCache {
   readonly #maxEntries: number
-  // Map iteration order is insertion order: re-inserting on a hit makes the first key the least
-  // recently used one.
-  readonly #entries = new Map<string, CachedSubject>()
+  // Map iteration order is insertion order: re-inserting an entry moves it to the recent end, so
+  // the first key is (about) the least recently used one.
+  readonly #entries = new Map<string, Slot>()
+  // Counts insertions; a slot remembers the count when it was last (re)inserted.
+  #clock = 0
   #hits = 0
   #misses = 0
 
@@ -41,17 +51,20 @@ export class VerifiedSubjectCache {
 
   /** The cached entry for `key` if it is valid at `nowSeconds`. */
   get(key: string, nowSeconds: number): CachedSubject | undefined {
-    const entry = this.#entries.get(key)
-    if (entry === undefined) {
+    const slot = this.#entries.get(key)
+    if (slot === undefined) {
       this.#misses++
       return undefined
     }
-    this.#entries.delete(key)
+    const entry = slot.entry
     if (nowSeconds >= entry.notAfter || nowSeconds < entry.notBefore) {
+      this.#entries.delete(key)
       this.#misses++
       return undefined
     }
-    this.#entries.set(key, entry)
+    // Moving a hit to the recent end costs a delete and an insert on every call; a slot inserted
+    // within the newer half of the bound is nowhere near eviction, so only older ones are moved.
+    if (this.#clock - slot.insertedAt >= this.#maxEntries / 2) this.#insert(key, entry)
     this.#hits++
     return entry
   }
@@ -59,16 +72,25 @@ export class VerifiedSubjectCache {
   /** Stores an entry, evicting the least recently used one beyond the bound. */
   set(key: string, entry: CachedSubject): void {
     if (this.#maxEntries <= 0) return
-    this.#entries.delete(key)
-    this.#entries.set(key, entry)
+    this.#insert(key, entry)
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
     }
   }
 
+  #insert(key: string, entry: CachedSubject): void {
+    this.#entries.delete(key)
+    this.#entries.set(key, { entry, insertedAt: ++this.#clock })
+  }
+
   /** Current size and hit/miss counters. */
   stats(): SubjectCacheStats {
     return { entries: this.#entries.size, hits: this.#hits, misses: this.#misses }
   }
+}
+
+interface Slot {
+  entry: CachedSubject
+  insertedAt: number
 }

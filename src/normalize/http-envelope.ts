@@ -5,9 +5,12 @@ export type HeaderBag = Record<string, string | string[] | undefined>
 
 /** What the normalizer reads from HTTP headers. */
 export interface HttpFacts {
-  /** The bearer token, if an `Authorization: Bearer` header was sent (never logged, never in the input). */
+  /**
+   * The credential of an `Authorization: Bearer` header, as sent (never logged, never in the
+   * input); whether it is a well-formed token is the verifier's call.
+   */
   bearerToken?: string
-  /** True when an Authorization header was present but not a well-formed Bearer credential. */
+  /** True when an Authorization header was present but is not `Bearer <credential>`. */
   malformedAuthorization: boolean
   sessionId?: string
   protocolVersion?: string
@@ -19,7 +22,7 @@ export interface HttpFacts {
   traceId?: string
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/i
 
 /**
  * Reads the MCP-relevant HTTP headers: `Authorization`, `Mcp-Session-Id`, `MCP-Protocol-Version`,
@@ -36,29 +39,43 @@ export function readHttpFacts(
   headers: HeaderBag,
   limits: { maxHeaders: number; maxHeaderBytes: number; trustForwarded: boolean },
 ): HttpFacts {
-  const lower = new Map<string, string[]>()
+  // One pass on every request: bound every header, keep only the ones read below (names folded
+  // to lower case; Node already hands them so). A header sent more than once keeps every value.
+  const wanted: (string | string[] | undefined)[] = new Array(WANTED.size).fill(undefined)
   let count = 0
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]
     if (value === undefined) continue
-    const values = Array.isArray(value) ? value : [value]
-    count += values.length
-    if (count > limits.maxHeaders) invalid(`more than ${limits.maxHeaders} headers`)
-    for (const v of values) {
-      if (typeof v !== 'string') invalid(`header ${name} is not text`)
-      if (v.length > limits.maxHeaderBytes) invalid(`header ${name} exceeds ${limits.maxHeaderBytes} bytes`)
+    if (typeof value === 'string') {
+      count++
+      if (value.length > limits.maxHeaderBytes)
+        invalid(`header ${name} exceeds ${limits.maxHeaderBytes} bytes`)
+    } else {
+      if (!Array.isArray(value)) invalid(`header ${name} is not text`)
+      count += value.length
+      for (const v of value) {
+        if (typeof v !== 'string') invalid(`header ${name} is not text`)
+        if (v.length > limits.maxHeaderBytes) invalid(`header ${name} exceeds ${limits.maxHeaderBytes} bytes`)
+      }
     }
-    const key = name.toLowerCase()
-    lower.set(key, [...(lower.get(key) ?? []), ...values])
+    if (count > limits.maxHeaders) invalid(`more than ${limits.maxHeaders} headers`)
+    const slot = WANTED.get(name) ?? WANTED.get(name.toLowerCase())
+    if (slot === undefined) continue
+    const seen = wanted[slot]
+    wanted[slot] = seen === undefined ? value : [seen, value].flat()
   }
   const single = (name: string): string | undefined => {
-    const values = lower.get(name)
-    if (!values || values.length === 0) return undefined
-    if (values.length > 1) invalid(`header ${name} sent more than once`)
-    return values[0]!.trim()
+    const value = wanted[WANTED.get(name)!]
+    if (value === undefined) return undefined
+    if (typeof value === 'string') return value.trim()
+    if (value.length > 1) invalid(`header ${name} sent more than once`)
+    return value[0]?.trim()
   }
 
   const authorization = single('authorization')
-  const bearer = authorization ? /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization)?.[1] : undefined
+  // Only the scheme is checked here: the verifier checks the credential itself (a compact JWS),
+  // and a token it has already verified is matched exactly, so the hot path does not scan it twice.
+  const bearer = authorization !== undefined ? bearerCredential(authorization) : undefined
   const facts: HttpFacts = {
     bearerToken: bearer,
     malformedAuthorization: authorization !== undefined && bearer === undefined,
@@ -69,11 +86,11 @@ export function readHttpFacts(
     host: single('host')?.replace(/:\d+$/, ''),
   }
   const traceparent = single('traceparent')
-  const trace = traceparent ? TRACEPARENT.exec(traceparent.toLowerCase()) : null
-  if (trace) facts.traceId = trace[1]
+  const trace = traceparent ? TRACEPARENT.exec(traceparent) : null
+  if (trace) facts.traceId = trace[1]!.toLowerCase()
   if (limits.trustForwarded) {
     // The left-most X-Forwarded-For entry is the original client, as appended by the first proxy.
-    const forwardedFor = lower.get('x-forwarded-for')?.join(',').split(',')[0]?.trim()
+    const forwardedFor = firstListEntry(wanted[WANTED.get('x-forwarded-for')!])
     if (forwardedFor) facts.sourceIp = forwardedFor
     const forwardedHost = single('x-forwarded-host')
     if (forwardedHost) facts.host = forwardedHost.replace(/:\d+$/, '')
@@ -81,6 +98,35 @@ export function readHttpFacts(
     if (forwardedUri) facts.path = forwardedUri.split('?')[0]
   }
   return facts
+}
+
+// The headers read, each with its slot in the per-request array.
+const WANTED: ReadonlyMap<string, number> = new Map(
+  [
+    'authorization',
+    'mcp-session-id',
+    'mcp-protocol-version',
+    'user-agent',
+    'x-request-id',
+    'host',
+    'traceparent',
+    'x-forwarded-for',
+    'x-forwarded-host',
+    'x-forwarded-uri',
+  ].map((name, slot) => [name, slot]),
+)
+
+function firstListEntry(value: string | string[] | undefined): string | undefined {
+  const first = typeof value === 'string' ? value : value?.[0]
+  if (first === undefined) return undefined
+  const comma = first.indexOf(',')
+  return (comma < 0 ? first : first.slice(0, comma)).trim()
+}
+
+function bearerCredential(authorization: string): string | undefined {
+  if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
+  const credential = authorization.slice(7).trimStart()
+  return credential === '' ? undefined : credential
 }
 
 function invalid(message: string): never {

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import {
-  CallToolRequestParamsSchema,
-  GetPromptRequestParamsSchema,
-  JSONRPCMessageSchema,
-  ReadResourceRequestParamsSchema,
-} from '@modelcontextprotocol/sdk/types.js'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { McpPolicyError } from '../errors.js'
 import type { Subject } from '../identity/subject.js'
 import { readSchema } from '../schemas.js'
 import { type HeaderBag, type HttpFacts, readHttpFacts } from './http-envelope.js'
 import type { InputDocument, McpFacts } from './input-document.js'
+import { compileMcpMessageValidators, type McpMessageValidators } from './mcp-message-validators.js'
 import type { NormalizeConfig } from './normalize-config.js'
 import { checkValueDepth, parseMessageBody } from './parse-message.js'
 import { resolveServer } from './resolve-server.js'
@@ -19,6 +14,8 @@ import { TimeContext } from './time-context.js'
 /** Verifies a bearer token for a server's resource URI; `TokenVerifier` is one. */
 export interface SubjectResolver {
   verify(token: string | undefined, audience: string, now?: Date): Promise<Subject>
+  /** The subject without waiting when the token was verified before, else `undefined`. */
+  cached?(token: string | undefined, audience: string, now?: Date): Subject | undefined
 }
 
 /** What a gateway or MCP server hands the normalizer for one message. */
@@ -60,6 +57,7 @@ export class RequestNormalizer {
   readonly #config: NormalizeConfig
   readonly #identity: SubjectResolver | undefined
   readonly #validate: ValidateFunction
+  readonly #mcpSchemas: McpMessageValidators = compileMcpMessageValidators()
   readonly #limits: Required<NonNullable<NormalizeConfig['limits']>>
   readonly #time = new TimeContext()
 
@@ -105,7 +103,10 @@ export class RequestNormalizer {
           ? raw.byteLength
           : Number.POSITIVE_INFINITY
     const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost)
-    const subject = await this.#subject(http, server.resource, now)
+    // A session's repeat token is answered from the verifier's cache without a promise to wait on.
+    const subject =
+      (http.bearerToken !== undefined && this.#identity?.cached?.(http.bearerToken, server.resource, now)) ||
+      (await this.#subject(http, server.resource, now))
 
     const request: InputDocument['context']['request'] = { id: http.requestId ?? randomUUID() }
     const sourceIp = http.sourceIp ?? envelope.sourceIp
@@ -118,7 +119,11 @@ export class RequestNormalizer {
       mcp,
       subject,
       server,
-      context: { time: this.#time.at(now), request, attributes: copyObject(envelope.attributes ?? {}) },
+      context: {
+        time: this.#time.at(now),
+        request,
+        attributes: envelope.attributes === undefined ? {} : copyObject(envelope.attributes),
+      },
     }
     if (this.#config.environment !== undefined) document.context.environment = this.#config.environment
     if (http.traceId !== undefined) document.context.trace_id = http.traceId
@@ -150,7 +155,7 @@ export class RequestNormalizer {
     if (message === null || typeof message !== 'object') {
       throw new McpPolicyError('ERR_NORMALIZE_MESSAGE_INVALID', 'a JSON-RPC message must be an object')
     }
-    if (!JSONRPCMessageSchema.safeParse(message).success) {
+    if (!this.#mcpSchemas.message(message)) {
       throw new McpPolicyError(
         'ERR_NORMALIZE_MESSAGE_INVALID',
         'not a JSON-RPC 2.0 request, notification or response',
@@ -200,13 +205,13 @@ export class RequestNormalizer {
     if (protocolVersion !== undefined) mcp.protocol_version = protocolVersion
 
     if (mcp.method === 'tools/call') {
-      requireParams(CallToolRequestParamsSchema.safeParse(p).success, mcp.method)
+      requireParams(this.#mcpSchemas.toolCall(p), mcp.method)
       mcp.tool = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
     } else if (mcp.method !== undefined && RESOURCE_METHODS.has(mcp.method)) {
-      requireParams(ReadResourceRequestParamsSchema.safeParse(p).success, mcp.method)
+      requireParams(this.#mcpSchemas.resource(p), mcp.method)
       mcp.resource = parseResourceUri(p.uri as string)
     } else if (mcp.method === 'prompts/get') {
-      requireParams(GetPromptRequestParamsSchema.safeParse(p).success, mcp.method)
+      requireParams(this.#mcpSchemas.prompt(p), mcp.method)
       mcp.prompt = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
     } else if (mcp.method === 'initialize' && p.clientInfo && typeof p.clientInfo === 'object') {
       const info = p.clientInfo as Record<string, unknown>

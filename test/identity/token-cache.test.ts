@@ -32,17 +32,50 @@ describe('verified-subject cache and clock skew', () => {
     expect({ ...later, token: { ...later.token, age_s: 0 } }).toStrictEqual(first)
   })
 
-  it('cached subjects are frozen where shared, and a caller editing its copy does not change the next one', async () => {
+  it('cached subjects are frozen, so no caller can change what the next call sees', async () => {
     const v = verifier()
     const t = await token({ groups: ['staff'] })
     const first = await v.verify(t, aud)
+    expect(Object.isFrozen(first)).toBe(true)
     expect(Object.isFrozen(first.groups)).toBe(true)
     expect(Object.isFrozen(first.claims)).toBe(true)
     expect(() => first.groups.push('admin')).toThrow(TypeError)
-    first.authenticated = false
-    first.groups = ['admin']
+    expect(() => {
+      first.authenticated = false
+    }).toThrow(TypeError)
+    expect(() => {
+      first.groups = ['admin']
+    }).toThrow(TypeError)
     const second = await v.verify(t, aud)
     expect(second).toMatchObject({ authenticated: true, groups: ['staff'] })
+  })
+
+  it('a hit must be the whole token: a cached signature under another payload is verified, and refused', async () => {
+    const v = verifier()
+    const t = await token({ groups: ['staff'] })
+    expect((await v.verify(t, aud)).authenticated).toBe(true)
+    const [header, payload, signature] = t.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
+    const raised = Buffer.from(JSON.stringify({ ...claims, groups: ['admin'] })).toString('base64url')
+    const forged = `${header}.${raised}.${signature}`
+    expect(v.cached(forged, aud)).toBeUndefined()
+    const refused = await v.verify(forged, aud)
+    expect(refused).toMatchObject({ authenticated: false, groups: [] })
+    expect(refused.reason?.code).toBe('ERR_IDENTITY_SIGNATURE_INVALID')
+    // The genuine entry is untouched.
+    expect(v.cached(t, aud)).toMatchObject({ authenticated: true, groups: ['staff'] })
+  })
+
+  it('cached() answers without a promise only for a token verified before, for that audience', async () => {
+    const v = verifier()
+    const t = await token()
+    expect(v.cached(t, aud)).toBeUndefined()
+    expect(v.cached(undefined, aud)).toBeUndefined()
+    expect(v.cached('not.a.jwt', aud)).toBeUndefined()
+    const verified = await v.verify(t, aud)
+    expect(v.cached(t, aud)).toStrictEqual(verified)
+    expect(v.cached(t, 'https://mcp.example.com/jira')).toBeUndefined()
+    expect(v.cached(t, aud, new Date(Date.now() + 3600_000))).toBeUndefined()
   })
 
   it('an entry is not served once the token expires (beyond skew), nor before it is valid', async () => {

@@ -322,6 +322,28 @@ describe('bad input gets a clear error, never a crash', () => {
       }),
       'ERR_NORMALIZE_HEADERS_INVALID',
     )
+    // The same header under two spellings is the same header sent twice.
+    await rejects(
+      normalizer.normalize({
+        message: rpc('ping'),
+        headers: { Authorization: 'Bearer a', authorization: 'Bearer b' },
+        server: 'jira',
+      }),
+      'ERR_NORMALIZE_HEADERS_INVALID',
+    )
+  })
+
+  it('repeated X-Forwarded-For headers: the first entry of the first one; trace ids in lower case', async () => {
+    const doc = await normalizer.normalize({
+      message: rpc('ping'),
+      headers: {
+        'x-forwarded-for': [' 198.51.100.7 , 10.0.0.1', '10.0.0.2'],
+        traceparent: '00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01',
+      },
+      server: 'jira',
+    })
+    expect(doc.context.request.source_ip).toBe('198.51.100.7')
+    expect(doc.context.trace_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
   })
 
   it('__proto__ and constructor keys stay data: no prototype pollution', async () => {
