@@ -1,20 +1,25 @@
 /**
  * PDP benchmark (`npm run bench:pdp`): HTTP decisions per second and latency of `mcp-policy serve`
- * (default bundle, decision log on in batch mode, one worker per core) at `POST /v1/mcp/decide`
- * and `POST /v1/data/mcp/decision`, and of `opa run --server` with the same Rego and data at
- * `POST /v1/data/mcp/decision` with the same input document, under the same autocannon load in the
- * same run. For each target: a connection sweep finds peak throughput, then a run at 80 % of that
- * peak (autocannon `overallRate`) gives p50/p99. A benchmark, not a test: it asserts only that
- * every target answers `allow: true` before it is measured, and reports.
+ * (default bundle, decision log on in batch mode) at `POST /v1/mcp/decide` and
+ * `POST /v1/data/mcp/decision`, and of `opa run --server` with the same Rego and data at
+ * `POST /v1/data/mcp/decision` with the same input document, in the same run. A benchmark, not a
+ * test: it asserts only that every target answers `allow: true` before it is measured, and reports.
  *
- * Read the numbers with their method: autocannon runs in this process, on the same cores as the
- * servers; its `overallRate` is enforced per one-second tick (each connection sends its share as
- * fast as it can, then waits for the next second), so the "80 %" run is bursty and its p99 is an
- * upper bound of what a steady 80 % load would see. Batch durability acknowledges a decision after
- * its group's fsync, so at one connection the PDP's latency is about one fsync.
+ * Two layouts (BENCH_LAYOUT, default both):
+ * - `shared`: one PDP worker per core and OPA on every core, autocannon in this process on the
+ *   same cores. A connection sweep finds peak throughput; a run at 80 % of it (autocannon
+ *   `overallRate`, which releases each second's quota in a burst) gives p50/p99 — an upper bound.
+ * - `split`: each server alone on core 1 (one PDP worker; OPA with GOMAXPROCS=1), the load
+ *   generator (`http-load.ts`, its own process) alone on core 0. Peak from a closed-loop sweep;
+ *   latency from an open-loop run at 80 % of peak, measured from each request's scheduled time.
+ *   A bare node:http server measured the same way gives the floor this machine puts under any p99.
  *
- * Environment: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (sweep, default 1,8,32,64),
- * BENCH_WORKERS (PDP workers, default one per core).
+ * Batch durability acknowledges a decision after its group's fsync, so at one connection the PDP's
+ * latency is about one fsync.
+ *
+ * Environment: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (shared sweep, default
+ * 1,8,32,64), BENCH_SPLIT_CONNECTIONS (split sweep, default 1,4,16), BENCH_WORKERS (PDP workers in
+ * the shared layout, default one per core), BENCH_LAYOUT (shared,split).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -38,6 +43,10 @@ import { packageRoot } from '../../src/package-root.js'
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 const sweep = (process.env.BENCH_CONNECTIONS ?? '1,8,32,64').split(',').map(Number)
 const workers = Number(process.env.BENCH_WORKERS ?? availableParallelism())
+const splitSweep = (process.env.BENCH_SPLIT_CONNECTIONS ?? '1,4,16').split(',').map(Number)
+const layouts = (process.env.BENCH_LAYOUT ?? 'shared,split').split(',')
+const generatorCore = '0'
+const serverCore = '1'
 const root = packageRoot()
 const cliPath = join(root, 'dist/cli/main.js')
 const server = 'github'
@@ -90,26 +99,9 @@ async function main() {
       expiresIn: '4h',
     })
 
-    // The PDP: the serve command as a user runs it, with a config naming the bundle, log and dev key.
-    const configPath = join(work, 'pdp.json')
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        host: '127.0.0.1',
-        port: 0,
-        workers,
-        bundle: { file: built.path },
-        devKeyDir: keyDir,
-        log: { dir: join(work, 'decision-logs'), durability: 'batch' },
-        bundleStore: join(work, 'store'),
-      }),
-    )
-    const pdp = spawn(process.execPath, [cliPath, 'serve', '--config', configPath], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    children.push(pdp)
-    const pdpUrl = await listeningUrl(pdp)
+    const shared = await startPdp(work, 'shared', { workers, keyDir, bundle: built.path })
+    children.push(shared.child)
+    const pdpUrl = shared.url
 
     // The same input document the PDP builds, from the normalize command with the PDP's settings.
     const messagePath = join(work, 'message.json')
@@ -142,27 +134,11 @@ async function main() {
     )
 
     // OPA: the same Rego (without *_test.rego, as the bundle build leaves them out) and data.
-    const opa = await resolveOpa()
     const policyDir = join(work, 'opa-policy')
     await stageRego(join(root, 'rego'), policyDir)
-    const opaPort = await freePort()
-    const opaProcess = spawn(
-      opa,
-      [
-        'run',
-        '--server',
-        '--addr',
-        `127.0.0.1:${opaPort}`,
-        '--log-level',
-        'error',
-        policyDir,
-        join(root, 'bundles/default/data.json'),
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    )
-    children.push(opaProcess)
-    const opaUrl = `http://127.0.0.1:${opaPort}`
-    await waitForHealth(opaUrl)
+    const opaShared = await startOpa(policyDir)
+    children.push(opaShared.child)
+    const opaUrl = opaShared.url
 
     const targets: Target[] = [
       {
@@ -186,13 +162,215 @@ async function main() {
     ]
     for (const target of targets) await checkAllows(target)
 
-    const results: Measured[] = []
-    for (const target of targets) results.push(await measure(target))
-    report(results)
+    if (layouts.includes('shared')) {
+      const results: Measured[] = []
+      for (const target of targets) results.push(await measure(target))
+      report(results)
+    }
+    if (!layouts.includes('split')) return
+
+    // Split cores: each server alone on core 1 (one PDP worker; OPA with GOMAXPROCS=1), the load
+    // generator alone on core 0, so the latency at 80 % of peak is the server's, not the
+    // scheduler's. The generator is open-loop (see http-load.ts).
+    await Promise.all(children.splice(0).map(stopChild))
+    const pinnedPdp = await startPdp(work, 'split', {
+      workers: 1,
+      keyDir,
+      bundle: built.path,
+      pin: serverCore,
+    })
+    children.push(pinnedPdp.child)
+    const pinnedOpa = await startOpa(policyDir, serverCore)
+    children.push(pinnedOpa.child)
+    const split = targets.map((target) => ({
+      ...target,
+      url: target.url.replace(pdpUrl, pinnedPdp.url).replace(opaUrl, pinnedOpa.url),
+    }))
+    // Calibration: a node:http server that answers every request at once, on the same core with the
+    // same generator. Its p99 is the floor this machine and method put under any server's p99.
+    const floor = await startFloorServer(serverCore)
+    children.push(floor.child)
+    split.push({
+      name: 'node:http answering {"allow":true} (the floor)',
+      url: `${floor.url}/`,
+      body: targets[0]!.body,
+      allow: (r) => r.allow,
+    })
+    for (const target of split) await checkAllows(target)
+    const splitResults: SplitMeasured[] = []
+    for (const target of split) {
+      // The floor is loaded at the PDP's own open-loop rate: the question is what this machine
+      // adds to a p99 at that load, not how a server with no work behaves near its own peak.
+      const atRate = target === split.at(-1) ? splitResults[0]?.atRate.rate : undefined
+      splitResults.push(await measureSplit(target, work, atRate))
+    }
+    reportSplit(splitResults)
   } finally {
     await Promise.all(children.map(stopChild))
     await rm(work, { recursive: true, force: true })
   }
+}
+
+/** Starts `mcp-policy serve` as a user runs it, with a config naming the bundle, log and dev key. */
+async function startPdp(
+  work: string,
+  name: string,
+  options: { workers: number; keyDir: string; bundle: string; pin?: string },
+): Promise<{ child: ChildProcess; url: string }> {
+  const configPath = join(work, `pdp-${name}.json`)
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port: 0,
+      workers: options.workers,
+      bundle: { file: options.bundle },
+      devKeyDir: options.keyDir,
+      log: { dir: join(work, `decision-logs-${name}`), durability: 'batch' },
+      bundleStore: join(work, 'store'),
+    }),
+  )
+  const command = [process.execPath, cliPath, 'serve', '--config', configPath]
+  const [file, ...args] = options.pin ? ['taskset', '-c', options.pin, ...command] : command
+  const child = spawn(file!, args, { cwd: work, stdio: ['ignore', 'pipe', 'inherit'] })
+  return { child, url: await listeningUrl(child) }
+}
+
+/** Starts `opa run --server` on the staged policy and the default data, optionally on one core. */
+async function startOpa(policyDir: string, pin?: string): Promise<{ child: ChildProcess; url: string }> {
+  const opa = await resolveOpa()
+  const port = await freePort()
+  const command = [
+    opa,
+    'run',
+    '--server',
+    '--addr',
+    `127.0.0.1:${port}`,
+    '--log-level',
+    'error',
+    policyDir,
+    join(root, 'bundles/default/data.json'),
+  ]
+  const [file, ...args] = pin ? ['taskset', '-c', pin, ...command] : command
+  const child = spawn(file!, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: pin ? { ...process.env, GOMAXPROCS: '1' } : process.env,
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitForHealth(url)
+  return { child, url }
+}
+
+/** A node:http server that reads the body and answers `{"allow":true}`: no policy, no log. */
+async function startFloorServer(pin: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort()
+  const source = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end('{"allow":true}') }) }).listen(${port}, '127.0.0.1', () => console.log('listening on http://127.0.0.1:${port}'))`
+  const child = spawn('taskset', ['-c', pin, process.execPath, '-e', source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return { child, url: await listeningUrl(child) }
+}
+
+interface LoadResult {
+  rps: number
+  ok: number
+  non2xx: number
+  errors: number
+  p50: number | null
+  p99: number | null
+  p999: number | null
+  max: number | null
+}
+
+interface SplitMeasured {
+  target: Target
+  sweep: { connections: number; rps: number }[]
+  peak: { connections: number; rps: number }
+  atRate: LoadResult & { rate: number }
+}
+
+/** One run of the generator, pinned to its own core, in a process of its own. */
+async function generate(
+  target: Target,
+  work: string,
+  options: { connections: number; rate: number; seconds: number },
+): Promise<LoadResult> {
+  const bodyPath = join(work, 'load-body.json')
+  await writeFile(bodyPath, target.body)
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      'taskset',
+      [
+        '-c',
+        generatorCore,
+        process.execPath,
+        join(root, 'dist/test/bench/http-load.js'),
+        '--url',
+        target.url,
+        '--body',
+        bodyPath,
+        '--seconds',
+        String(options.seconds),
+        '--connections',
+        String(options.connections),
+        '--rate',
+        String(options.rate),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`http-load exited ${code}`))))
+  })
+  return JSON.parse(output) as LoadResult
+}
+
+async function measureSplit(target: Target, work: string, fixedRate?: number): Promise<SplitMeasured> {
+  process.stderr.write(`[split cores] ${target.name}: warm-up\n`)
+  await generate(target, work, { connections: 8, rate: 0, seconds: Math.max(1, seconds / 2) })
+  const points: SplitMeasured['sweep'] = []
+  for (const connections of splitSweep) {
+    const run = await generate(target, work, { connections, rate: 0, seconds })
+    points.push({ connections, rps: run.rps })
+    process.stderr.write(
+      `[split cores] ${target.name}: ${connections} connections → ${run.rps.toFixed(0)} req/s\n`,
+    )
+  }
+  const peak = points.reduce((best, point) => (point.rps > best.rps ? point : best))
+  const rate = fixedRate ?? Math.max(1, Math.floor(peak.rps * 0.8))
+  // Enough connections that the generator never waits for one at this rate.
+  const run = await generate(target, work, { connections: 64, rate, seconds })
+  process.stderr.write(
+    `[split cores] ${target.name}: open loop ${rate} req/s → p50 ${run.p50} ms, p99 ${run.p99} ms\n`,
+  )
+  return { target, sweep: points, peak, atRate: { rate, ...run } }
+}
+
+function reportSplit(results: SplitMeasured[]) {
+  const opa = results.find((r) => r.target.name.startsWith('opa '))!
+  const ms = (value: number | null) => (value === null ? 'n/a' : value.toFixed(3))
+  const lines = [
+    '',
+    `Split cores: each server alone on core ${serverCore} (1 PDP worker; OPA GOMAXPROCS=1), the load`,
+    `generator alone on core ${generatorCore}; peak from a closed-loop sweep (${splitSweep.join(', ')} connections),`,
+    "latency from an open-loop run at 80 % of that peak, measured from each request's scheduled time.",
+    '',
+    '| target | peak req/s (connections) | open-loop rate | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | peak vs OPA |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.map(
+      (r) =>
+        `| ${r.target.name} | ${r.peak.rps.toFixed(0)} (${r.peak.connections}) | ${r.atRate.rate} | ${r.atRate.rps.toFixed(0)} | ${ms(r.atRate.p50)} | ${ms(r.atRate.p99)} | ${ms(r.atRate.p999)} | ${ms(r.atRate.max)} | ${(r.peak.rps / opa.peak.rps).toFixed(2)}× |`,
+    ),
+    '',
+    ...results.map(
+      (r) => `${r.target.name}: non-2xx ${r.atRate.non2xx}, errors ${r.atRate.errors} in the open-loop run`,
+    ),
+    '',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 async function measure(target: Target): Promise<Measured> {
