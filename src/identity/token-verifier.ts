@@ -115,12 +115,11 @@ export class TokenVerifier {
    * ```
    */
   async verify(token: string | undefined, audience: string, now: Date = new Date()): Promise<Subject> {
-    let key = ''
     try {
-      const cached = this.#lookup(token, audience, now)
-      if (typeof cached !== 'string') return cached
-      key = cached
-      return await this.#verifyUncached(token as string, audience, now, key)
+      const found = this.#lookup(token, audience, now)
+      // #lookup returns a subject on a hit, else the key to cache this token's verification under.
+      if (typeof found !== 'string') return found
+      return await this.#verifyUncached(token as string, audience, now, found)
     } catch (err) {
       return rejected(scrub(rejectionReason(err), token))
     }
