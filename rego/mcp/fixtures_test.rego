@@ -13,7 +13,7 @@ policy_data := {
 				"create_issue": {"write": true, "sensitive_arguments": ["body_secret"]},
 				"merge_pull_request": {"write": true, "step_up": true},
 				"delete_repository": {"write": true, "high_risk": true},
-				"create_or_update_file": {"write": true, "arguments": {"path": {"denied_path_prefixes": ["/.github/workflows/"]}}},
+				"create_or_update_file": {"write": true, "arguments": {"path": {"relative_root": "/", "denied_path_prefixes": ["/.github/workflows/"]}}},
 			},
 		},
 		"filesystem": {

@@ -30,7 +30,9 @@ label(name) := concat("", ["argument '", name, "'"])
 # title: Path not allowed
 # description: |
 #   A path argument must normalize (absolute, no ".." above the root) to a location under one of
-#   path_prefixes and under none of denied_path_prefixes.
+#   path_prefixes and under none of denied_path_prefixes. With relative_root (e.g. "/" for tools
+#   that name a repository's files relative to its root, as GitHub's do), a relative path is first
+#   resolved against that root; without it, a relative path is refused.
 # custom:
 #   code: argument_path_denied
 violation contains lib.reason(rego.metadata.rule(), detail) if {
@@ -47,19 +49,33 @@ path_problem(constraint, value) := "is not a string" if {
 path_problem(constraint, value) := "is not an absolute path inside the root" if {
 	path_constrained(constraint)
 	is_string(value)
-	not lib.normalize_path(value)
+	not resolved_path(constraint, value)
 }
 
 path_problem(constraint, value) := concat("", ["resolves to ", path, ", outside the allowed prefixes"]) if {
 	prefixes := constraint.path_prefixes
-	path := lib.normalize_path(value)
+	path := resolved_path(constraint, value)
 	not path_allowed(prefixes, path)
 }
 
 path_problem(constraint, value) := concat("", ["resolves to ", path, ", under a denied prefix"]) if {
-	path := lib.normalize_path(value)
+	path := resolved_path(constraint, value)
 	some prefix in constraint.denied_path_prefixes
 	lib.path_under(path, prefix)
+}
+
+resolved_path(constraint, value) := lib.normalize_path(value) if not relative_to_root(constraint, value)
+
+# Joined with "/" whatever the root's own slashes: normalize_path drops the empty segments.
+resolved_path(constraint, value) := lib.normalize_path(concat("/", [constraint.relative_root, value])) if {
+	relative_to_root(constraint, value)
+}
+
+relative_to_root(constraint, value) if {
+	is_string(constraint.relative_root)
+	startswith(constraint.relative_root, "/")
+	is_string(value)
+	not startswith(replace(value, `\`, "/"), "/")
 }
 
 path_constrained(constraint) if constraint.path_prefixes

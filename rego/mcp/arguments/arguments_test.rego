@@ -30,6 +30,14 @@ test_path_traversal_and_prefix if {
 	messages("filesystem", "read_file", {"path": 42}) == {"Path not allowed: argument 'path' is not a string"}
 	violations("github", "create_or_update_file", {"path": "/.github/workflows/../workflows/ci.yml"}) == {"argument_path_denied"}
 	violations("github", "create_or_update_file", {"path": "/src/app.ts"}) == set()
+
+	# GitHub names files relative to the repository root: resolved against relative_root "/".
+	violations("github", "create_or_update_file", {"path": "src/app.ts"}) == set()
+	violations("github", "create_or_update_file", {"path": ".github/workflows/ci.yml"}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": "src/../.github/workflows/ci.yml"}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": `.github\workflows\ci.yml`}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": "../outside.txt"}) == {"argument_path_denied"}
+	messages("github", "create_or_update_file", {"path": "docs/../.github/workflows/x.yml"}) == {"Path not allowed: argument 'path' resolves to /.github/workflows/x.yml, under a denied prefix"}
 }
 
 test_array_arguments_checked_element_by_element if {
