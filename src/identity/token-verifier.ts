@@ -116,7 +116,7 @@ export class TokenVerifier {
    */
   async verify(token: string | undefined, audience: string, now: Date = new Date()): Promise<Subject> {
     try {
-      const found = this.#lookup(token, audience, now)
+      const found = this.#lookup(token, audience, now, true)
       // #lookup returns a subject on a hit, else the key to cache this token's verification under.
       if (typeof found !== 'string') return found
       return await this.#verifyUncached(token as string, audience, now, found)
@@ -138,7 +138,8 @@ export class TokenVerifier {
    */
   cached(token: string | undefined, audience: string, now: Date = new Date()): Subject | undefined {
     try {
-      const found = this.#lookup(token, audience, now)
+      // A miss here is counted by the verify() that follows it.
+      const found = this.#lookup(token, audience, now, false)
       return typeof found === 'string' ? undefined : found
     } catch {
       return undefined
@@ -146,7 +147,7 @@ export class TokenVerifier {
   }
 
   // The cached subject, or the cache key to store a fresh verification under.
-  #lookup(token: string | undefined, audience: string, now: Date): Subject | string {
+  #lookup(token: string | undefined, audience: string, now: Date, countMiss: boolean): Subject | string {
     if (token === undefined || token === '')
       fail('ERR_IDENTITY_TOKEN_MISSING', 'no bearer token was presented')
     if (typeof token !== 'string') fail('ERR_IDENTITY_TOKEN_MALFORMED', 'the token is not a string')
@@ -170,8 +171,9 @@ export class TokenVerifier {
     // non-ASCII bytes, so no other string can share a stored digest.
     const dot = token.lastIndexOf('.')
     const key = `${hash('sha256', token.slice(dot + 1), 'base64url')} ${audience}`
-    const cached = this.#cache.get(key, nowSeconds)
-    if (cached === undefined || dot <= 0 || cached.signingInput !== token.slice(0, dot)) return key
+    if (dot <= 0) return key
+    const cached = this.#cache.get(key, token.slice(0, dot), nowSeconds, countMiss)
+    if (cached === undefined) return key
     // Calls within the same second share one frozen subject: only `token.age_s` changes over time.
     if (cached.aged?.at !== nowSeconds)
       cached.aged = { at: nowSeconds, subject: withAge(cached.subject, nowSeconds) }

@@ -32,7 +32,7 @@ export interface SubjectCacheStats {
  * ```ts
  * const cache = new VerifiedSubjectCache(10_000)
  * cache.set(digest, { subject, signingInput, notAfter: exp + 60, notBefore: iat - 60 })
- * cache.get(digest, Date.now() / 1000)
+ * cache.get(digest, signingInput, Date.now() / 1000)
  * ```
  */
 export class VerifiedSubjectCache {
@@ -49,17 +49,23 @@ export class VerifiedSubjectCache {
     this.#maxEntries = maxEntries
   }
 
-  /** The cached entry for `key` if it is valid at `nowSeconds`. */
-  get(key: string, nowSeconds: number): CachedSubject | undefined {
+  /**
+   * The cached entry for `key` if it was stored for exactly `signingInput` and is valid at
+   * `nowSeconds`. Only a full match counts as a hit (and refreshes the entry's recency): a
+   * signature presented under another payload is a miss and leaves the genuine entry as it was.
+   * A caller that will look again on a miss (a cheap probe before a full verification) passes
+   * `countMiss: false`, so one verification is one miss.
+   */
+  get(key: string, signingInput: string, nowSeconds: number, countMiss = true): CachedSubject | undefined {
     const slot = this.#entries.get(key)
-    if (slot === undefined) {
-      this.#misses++
+    const entry = slot?.entry
+    if (slot === undefined || entry === undefined || entry.signingInput !== signingInput) {
+      if (countMiss) this.#misses++
       return undefined
     }
-    const entry = slot.entry
     if (nowSeconds >= entry.notAfter || nowSeconds < entry.notBefore) {
       this.#entries.delete(key)
-      this.#misses++
+      if (countMiss) this.#misses++
       return undefined
     }
     // Moving a hit to the recent end costs a delete and an insert on every call; a slot inserted

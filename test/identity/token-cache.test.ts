@@ -58,8 +58,11 @@ describe('verified-subject cache and clock skew', () => {
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
     const raised = Buffer.from(JSON.stringify({ ...claims, groups: ['admin'] })).toString('base64url')
     const forged = `${header}.${raised}.${signature}`
+    const before = v.cacheStats()
     expect(v.cached(forged, aud)).toBeUndefined()
     const refused = await v.verify(forged, aud)
+    // Neither look counted as a hit; the probe before verify() did not count a second miss.
+    expect(v.cacheStats()).toEqual({ ...before, misses: before.misses + 1 })
     expect(refused).toMatchObject({ authenticated: false, groups: [] })
     expect(refused.reason?.code).toBe('ERR_IDENTITY_SIGNATURE_INVALID')
     // The genuine entry is untouched.

@@ -47,6 +47,17 @@ describe('normalizer with a real token verifier (jose, ES256 dev issuer)', async
     expect(serialized).not.toContain(token.split('.')[2]!)
   })
 
+  it('a new token is one cache miss and one verification; the next request with it is one hit', async () => {
+    const verifier = new TokenVerifier({ issuers: [devIssuerConfig(key)] })
+    const counting = new RequestNormalizer({ servers: { github: { resource: github } } }, verifier)
+    const token = await mintDevToken(key, { sub: 'bob', aud: github })
+    const envelope = { message, headers: { authorization: `Bearer ${token}` }, server: 'github' }
+    expect((await counting.normalize(envelope)).subject.authenticated).toBe(true)
+    expect(verifier.cacheStats()).toEqual({ entries: 1, hits: 0, misses: 1 })
+    expect((await counting.normalize(envelope)).subject.authenticated).toBe(true)
+    expect(verifier.cacheStats()).toEqual({ entries: 1, hits: 1, misses: 1 })
+  })
+
   it("a token for another server's resource is not accepted (RFC 8707 audience)", async () => {
     const token = await mintDevToken(key, { sub: 'alice', aud: github })
     const doc = await normalizer.normalize({

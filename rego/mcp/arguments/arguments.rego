@@ -32,7 +32,8 @@ label(name) := concat("", ["argument '", name, "'"])
 #   A path argument must normalize (absolute, no ".." above the root) to a location under one of
 #   path_prefixes and under none of denied_path_prefixes. With relative_root (e.g. "/" for tools
 #   that name a repository's files relative to its root, as GitHub's do), a relative path is first
-#   resolved against that root; without it, a relative path is refused.
+#   resolved against that root and must stay strictly inside it; without it, a relative path is
+#   refused.
 # custom:
 #   code: argument_path_denied
 violation contains lib.reason(rego.metadata.rule(), detail) if {
@@ -66,16 +67,24 @@ path_problem(constraint, value) := concat("", ["resolves to ", path, ", under a 
 
 resolved_path(constraint, value) := lib.normalize_path(value) if not relative_to_root(constraint, value)
 
-# Joined with "/" whatever the root's own slashes: normalize_path drops the empty segments.
-resolved_path(constraint, value) := lib.normalize_path(concat("/", [constraint.relative_root, value])) if {
+# Joined with "/" whatever the root's own slashes: normalize_path drops the empty segments. A
+# relative path names something inside its root: never the root itself ("", "."), never above it.
+resolved_path(constraint, value) := path if {
 	relative_to_root(constraint, value)
+	root := lib.normalize_path(constraint.relative_root)
+	path := lib.normalize_path(concat("/", [constraint.relative_root, value]))
+	path != root
+	lib.path_under(path, root)
 }
 
+# Not starting with a slash or backslash, and not a Windows drive path ("D:\x", "c:/x"): a server
+# on Windows would open those as absolute, so they are never resolved under the root.
 relative_to_root(constraint, value) if {
 	is_string(constraint.relative_root)
 	startswith(constraint.relative_root, "/")
 	is_string(value)
 	not startswith(replace(value, `\`, "/"), "/")
+	indexof(value, ":") != 1
 }
 
 path_constrained(constraint) if constraint.path_prefixes

@@ -37,6 +37,9 @@ test_path_traversal_and_prefix if {
 	violations("github", "create_or_update_file", {"path": "src/../.github/workflows/ci.yml"}) == {"argument_path_denied"}
 	violations("github", "create_or_update_file", {"path": `.github\workflows\ci.yml`}) == {"argument_path_denied"}
 	violations("github", "create_or_update_file", {"path": "../outside.txt"}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": ""}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": "."}) == {"argument_path_denied"}
+	violations("github", "create_or_update_file", {"path": "a/.."}) == {"argument_path_denied"}
 	messages("github", "create_or_update_file", {"path": "docs/../.github/workflows/x.yml"}) == {"Path not allowed: argument 'path' resolves to /.github/workflows/x.yml, under a denied prefix"}
 }
 
@@ -99,4 +102,19 @@ test_sql_read_only_refuses_state_changing_functions if {
 		violations("postgres", "query", {"sql": sql}) == {"argument_sql_not_read_only"}
 	}
 	violations("postgres", "query", {"sql": "SELECT config_value, next_value FROM settings"}) == set()
+}
+
+# A relative_root under a deeper directory: a relative path stays inside it, and a Windows drive
+# path is never taken as relative.
+test_relative_root_confines_relative_paths if {
+	constraint := {"relative_root": "/srv/repo", "path_prefixes": ["/srv"]}
+	arguments.resolved_path(constraint, "src/x") == "/srv/repo/src/x"
+	arguments.resolved_path(constraint, "/srv/other/x") == "/srv/other/x"
+	not arguments.resolved_path(constraint, "../other/x")
+	not arguments.resolved_path(constraint, "src/../../other")
+	not arguments.resolved_path(constraint, `D:\secret\x`)
+	not arguments.resolved_path(constraint, "c:/secret")
+	not arguments.resolved_path(constraint, ".")
+	arguments.path_problem(constraint, "../other/x") == "is not an absolute path inside the root"
+	arguments.path_problem(constraint, `D:\secret\x`) == "is not an absolute path inside the root"
 }
