@@ -126,7 +126,10 @@ function firstListEntry(value: string | string[] | undefined): string | undefine
 function bearerCredential(authorization: string): string | undefined {
   if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
   const credential = authorization.slice(7).trimStart()
-  return credential === '' ? undefined : credential
+  // One credential, not a list or a second parameter (native searches, not a scan in JS).
+  if (credential === '' || credential.includes(' ') || credential.includes('\t') || credential.includes(','))
+    return undefined
+  return credential
 }
 
 function invalid(message: string): never {

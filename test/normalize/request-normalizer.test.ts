@@ -236,6 +236,10 @@ describe('identity from the envelope', () => {
     expect((await normalize(rpc('ping'), { authorization: 'Basic dXNlcjpwYXNz' })).subject.reason?.code).toBe(
       'ERR_IDENTITY_TOKEN_MALFORMED',
     )
+    for (const authorization of ['Bearer a b', 'Bearer a,b', 'Bearer a\tb', 'Bearer ', 'Bearerx'])
+      expect((await normalize(rpc('ping'), { authorization })).subject.reason?.code, authorization).toBe(
+        'ERR_IDENTITY_TOKEN_MALFORMED',
+      )
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
     const doc = await normalize(rpc('ping'), { Authorization: `Bearer ${token}` })
     expect(doc.subject).toMatchObject({
