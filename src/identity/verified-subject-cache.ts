@@ -58,11 +58,11 @@ export class VerifiedSubjectCache {
    */
   get(key: string, signingInput: string, nowSeconds: number, countMiss = true): CachedSubject | undefined {
     const slot = this.#entries.get(key)
-    const entry = slot?.entry
-    if (slot === undefined || entry === undefined || entry.signingInput !== signingInput) {
+    if (slot === undefined || slot.entry.signingInput !== signingInput) {
       if (countMiss) this.#misses++
       return undefined
     }
+    const entry = slot.entry
     if (nowSeconds >= entry.notAfter || nowSeconds < entry.notBefore) {
       this.#entries.delete(key)
       if (countMiss) this.#misses++

@@ -4,7 +4,7 @@ import {
   JSONRPCMessageSchema,
   ReadResourceRequestParamsSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
+import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js'
 import { toJSONSchema, type ZodType } from 'zod/v4'
 
 /** The MCP SDK's message shapes the normalizer checks, as compiled ajv validators. */
@@ -26,16 +26,16 @@ export interface McpMessageValidators {
  * ajv checks a `tools/call` about ten times faster than zod's interpreter, and the normalizer runs
  * on every request. A property test holds both to the same verdicts.
  *
- * Compiled per normalizer, not per module: ajv keeps the last `errors` on the function.
+ * Compiled per normalizer, with the normalizer's own ajv instance, not per module: ajv keeps the
+ * last `errors` on the function.
  *
  * @example
  * ```ts
- * const validators = compileMcpMessageValidators()
+ * const validators = compileMcpMessageValidators(new Ajv2020({ strict: true, allowUnionTypes: true }))
  * validators.message({ jsonrpc: '2.0', id: 1, method: 'ping' }) // true
  * ```
  */
-export function compileMcpMessageValidators(): McpMessageValidators {
-  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: false })
+export function compileMcpMessageValidators(ajv: Ajv2020): McpMessageValidators {
   const compile = (schema: ZodType) =>
     ajv.compile(toJSONSchema(schema, { io: 'input', unrepresentable: 'throw', target: 'draft-2020-12' }))
   return {

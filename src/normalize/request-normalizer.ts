@@ -57,7 +57,7 @@ export class RequestNormalizer {
   readonly #config: NormalizeConfig
   readonly #identity: SubjectResolver | undefined
   readonly #validate: ValidateFunction
-  readonly #mcpSchemas: McpMessageValidators = compileMcpMessageValidators()
+  readonly #mcpSchemas: McpMessageValidators
   readonly #limits: Required<NonNullable<NormalizeConfig['limits']>>
   readonly #time = new TimeContext()
 
@@ -72,9 +72,10 @@ export class RequestNormalizer {
       maxHeaderBytes: 16 * 1024,
       ...config.limits,
     }
-    this.#validate = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: false }).compile(
-      readSchema('input'),
-    )
+    // One ajv for the input document and the SDK's message shapes.
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: false })
+    this.#validate = ajv.compile(readSchema('input'))
+    this.#mcpSchemas = compileMcpMessageValidators(ajv)
   }
 
   /**

@@ -4,11 +4,12 @@ import {
   JSONRPCMessageSchema,
   ReadResourceRequestParamsSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compileMcpMessageValidators } from '../../src/normalize/mcp-message-validators.js'
 
-const validators = compileMcpMessageValidators()
+const validators = compileMcpMessageValidators(new Ajv2020({ strict: true, allowUnionTypes: true }))
 
 // Values near every branch of the SDK schemas: ids of each kind (and unsafe integers), _meta with
 // and without a progress token or related task, result/error shapes, stray keys.
