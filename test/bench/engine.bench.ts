@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle, PolicyEngine, resolveOpa } from '../../src/index.js'
@@ -58,14 +58,18 @@ function measure(name: string, run: () => unknown) {
 
 const opa = await resolveOpa()
 const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-bench-'))
-const built = await buildBundle({
-  bundleDir: join(root, 'bundles/default'),
-  regoDir: join(root, 'rego'),
-  out: join(dir, 'default.tar.gz'),
-  bundleStore: join(dir, 'store'),
-  opa,
-})
-const engine = await PolicyEngine.fromBundleFile(built.path)
+/** Builds a bundle with the project's build (capabilities, -O level) and loads it in an engine. */
+async function buildAndLoad(bundleDir: string, regoDir: string, name: string) {
+  const built = await buildBundle({
+    bundleDir,
+    regoDir,
+    out: join(dir, `${name}.tar.gz`),
+    bundleStore: join(dir, 'store'),
+    opa,
+  })
+  return { built, engine: await PolicyEngine.fromBundleFile(built.path) }
+}
+const { built, engine } = await buildAndLoad(join(root, 'bundles/default'), join(root, 'rego'), 'default')
 const check = engine.decide(input)
 if (check.error) throw check.error
 
@@ -77,6 +81,32 @@ const results = [
   ),
   measure('mcp-policy evaluate() (raw result)', () => engine.evaluate('mcp/decision', input)),
 ]
+// The floor: a bundle whose decision is a constant, so OPA's WebAssembly runtime does everything but
+// policy work (parse the input into its heap, evaluate, dump the result) and the engine checks the
+// decision as usual. With the same input it is the most any policy can reach on this input; with
+// `{}` it separates the module's JSON parse of the input from the fixed cost of a call.
+const floorDir = join(dir, 'floor')
+await mkdir(join(floorDir, 'bundle'), { recursive: true })
+await mkdir(join(floorDir, 'rego'), { recursive: true })
+await writeFile(
+  join(floorDir, 'bundle', '.manifest'),
+  JSON.stringify({ revision: '', roots: ['mcp'], metadata: { name: 'floor', entrypoints: [] } }),
+)
+await writeFile(join(floorDir, 'bundle', 'data.json'), '{}')
+await writeFile(
+  join(floorDir, 'rego', 'floor.rego'),
+  'package mcp\n\ndecision := {"allow": true, "status": 200, "reasons": [], "obligations": {}}\n\nresponse := {"allow": true, "redactions": [], "reasons": []}\n',
+)
+const { engine: floorEngine } = await buildAndLoad(join(floorDir, 'bundle'), join(floorDir, 'rego'), 'floor')
+const floorCheck = floorEngine.decideJson(inputJson)
+if (floorCheck.error) throw floorCheck.error
+const floors = [
+  measure('floor: constant decision, same input (OPA WASM runtime, no rules)', () =>
+    floorEngine.decideJson(inputJson),
+  ),
+  measure('floor: constant decision, input `{}`', () => floorEngine.decideJson('{}')),
+]
+
 const peer = opaBench(opa, {
   query: 'data.mcp.decision',
   dataFile: join(root, 'bundles/default/data.json'),
@@ -98,13 +128,23 @@ for (const r of results) {
     `| ${r.name} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssWarmMiB)} | ${fmt(r.rssEndMiB)} | ${fmt(r.rssGrowthPct, 2)} % |`,
   )
 }
-for (const r of results) {
+for (const r of floors) {
+  console.log(
+    `| ${r.name} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssWarmMiB)} | ${fmt(r.rssEndMiB)} | ${fmt(r.rssGrowthPct, 2)} % |`,
+  )
+}
+for (const r of [...results, ...floors]) {
   console.log(
     `<!-- ${r.name}: RSS MiB at 25/50/75/100 %: ${r.rssQuarters.map((v) => v.toFixed(1)).join(' / ')} -->`,
   )
 }
 console.log(
   `| opa bench (OPA's Go evaluator; median of 5 runs of its own N) | ${fmt(peer.perSecond, 0)} | ${fmt(peer.p50, 2)} | ${fmt(peer.p99, 2)} | – | – | – |`,
+)
+const perCall = (r: { perSecond: number }) => 1e6 / r.perSecond
+console.log(
+  `\nper decision (µs, from throughput): decideJson ${fmt(perCall(results[1]!), 2)} = floor ${fmt(perCall(floors[0]!), 2)} ` +
+    `(of which the module's parse of this input ${fmt(perCall(floors[0]!) - perCall(floors[1]!), 2)}) + the reference policy's rules ${fmt(perCall(results[1]!) - perCall(floors[0]!), 2)}`,
 )
 console.log(
   `\nthroughput ratio vs opa bench: decide(object) ${fmt(results[0]!.perSecond / peer.perSecond, 2)}×, decideJson ${fmt(results[1]!.perSecond / peer.perSecond, 2)}×`,
