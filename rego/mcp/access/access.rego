@@ -58,9 +58,9 @@ user_allowed contains target if {
 }
 
 # Targets a grant covers only in another environment (e.g. a prod-only group outside prod).
-# "Requested but not allowed" is a set difference, not `not target in user_allowed`: OPA's
-# WebAssembly runtime answers `x in set` by scanning the set, which made tools/list quadratic in
-# the catalog (200 tools: 7.9 ms per decision; with set differences 0.85 ms).
+# "Requested but not allowed" is a set difference, not `not target in user_allowed`: in the
+# WebAssembly build `x in set` costs time linear in the set (measured), which made tools/list
+# quadratic in the catalog (200 tools: 7.9 ms per decision; with set differences 0.71 ms).
 user_allowed_elsewhere contains target if {
 	some target in (requested - user_allowed)
 	some grant in subject_grants
