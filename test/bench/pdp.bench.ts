@@ -9,8 +9,9 @@
  * - `shared`: one PDP worker per core and OPA on every core, autocannon in this process on the
  *   same cores. A connection sweep finds peak throughput; a run at 80 % of it (autocannon
  *   `overallRate`, which releases each second's quota in a burst) gives p50/p99 — an upper bound.
- * - `split`: each server alone on core 1 (one PDP worker; OPA with GOMAXPROCS=1), the load
- *   generator (`http-load.ts`, its own process) alone on core 0. Peak from a closed-loop sweep;
+ * - `split`: each server alone on one core (one PDP worker; OPA with GOMAXPROCS=1), the load
+ *   generator (`http-load.ts`, its own process) alone on the other; the servers get the core a
+ *   stall probe (`cpu-stall-probe.ts`, reported with the results) finds quieter. Peak from a closed-loop sweep;
  *   latency from an open-loop run at 80 % of peak, measured from each request's scheduled time.
  *   A bare node:http server measured the same way gives the floor this machine puts under any p99.
  *
@@ -19,7 +20,11 @@
  *
  * Environment: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (shared sweep, default
  * 1,8,32,64), BENCH_SPLIT_CONNECTIONS (split sweep, default 1,4,16), BENCH_WORKERS (PDP workers in
- * the shared layout, default one per core), BENCH_LAYOUT (shared,split).
+ * the shared layout, default one per core), BENCH_LAYOUT (shared,split), BENCH_SPLIT_RATE (one
+ * open-loop rate for every split target instead of 80 % of each one's peak, to compare endpoints at
+ * the same load), BENCH_SPLIT_TARGETS (which split targets to run: any of decide,data,opa,floor),
+ * BENCH_PDP_NODE_ARGS (extra node arguments for the PDP, e.g. to profile it), BENCH_SERVER_CORE (0 or
+ * 1: the split layout's server core; default the one a stall probe finds quieter).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -45,8 +50,12 @@ const sweep = (process.env.BENCH_CONNECTIONS ?? '1,8,32,64').split(',').map(Numb
 const workers = Number(process.env.BENCH_WORKERS ?? availableParallelism())
 const splitSweep = (process.env.BENCH_SPLIT_CONNECTIONS ?? '1,4,16').split(',').map(Number)
 const layouts = (process.env.BENCH_LAYOUT ?? 'shared,split').split(',')
-const generatorCore = '0'
-const serverCore = '1'
+const splitRate = process.env.BENCH_SPLIT_RATE ? Number(process.env.BENCH_SPLIT_RATE) : undefined
+const splitTargets = (process.env.BENCH_SPLIT_TARGETS ?? 'decide,data,opa,floor').split(',')
+// Split layout: the servers get the core that loses less time to the host (probed before the runs,
+// see cpu-stall-probe.ts) unless BENCH_SERVER_CORE names one; the generator gets the other.
+let serverCore = '1'
+let generatorCore = '0'
 const root = packageRoot()
 const cliPath = join(root, 'dist/cli/main.js')
 const server = 'github'
@@ -169,10 +178,17 @@ async function main() {
     }
     if (!layouts.includes('split')) return
 
-    // Split cores: each server alone on core 1 (one PDP worker; OPA with GOMAXPROCS=1), the load
-    // generator alone on core 0, so the latency at 80 % of peak is the server's, not the
-    // scheduler's. The generator is open-loop (see http-load.ts).
+    // Split cores: each server alone on one core (one PDP worker; OPA with GOMAXPROCS=1), the load
+    // generator alone on the other, so the latency at 80 % of peak is the server's, not the
+    // scheduler's. The generator is open-loop (see http-load.ts). The servers get the core a stall
+    // probe finds quieter: on a shared host one virtual CPU can lose several times more time than
+    // the other.
     await Promise.all(children.splice(0).map(stopChild))
+    const before = await Promise.all(['0', '1'].map((core) => probeStalls(core)))
+    serverCore =
+      process.env.BENCH_SERVER_CORE ??
+      (before[0]!.pctInStallsOver1ms < before[1]!.pctInStallsOver1ms ? '0' : '1')
+    generatorCore = serverCore === '0' ? '1' : '0'
     const pinnedPdp = await startPdp(work, 'split', {
       workers: 1,
       keyDir,
@@ -182,29 +198,33 @@ async function main() {
     children.push(pinnedPdp.child)
     const pinnedOpa = await startOpa(policyDir, serverCore)
     children.push(pinnedOpa.child)
-    const split = targets.map((target) => ({
-      ...target,
-      url: target.url.replace(pdpUrl, pinnedPdp.url).replace(opaUrl, pinnedOpa.url),
-    }))
+    const split = targets
+      .map((target) => ({
+        ...target,
+        url: target.url.replace(pdpUrl, pinnedPdp.url).replace(opaUrl, pinnedOpa.url),
+      }))
+      .filter((_, i) => splitTargets.includes(['decide', 'data', 'opa'][i]!))
     // Calibration: a node:http server that answers every request at once, on the same core with the
     // same generator. Its p99 is the floor this machine and method put under any server's p99.
     const floor = await startFloorServer(serverCore)
     children.push(floor.child)
-    split.push({
+    const floorTarget: Target = {
       name: 'node:http answering {"allow":true} (the floor)',
       url: `${floor.url}/`,
       body: targets[0]!.body,
       allow: (r) => r.allow,
-    })
+    }
+    if (splitTargets.includes('floor')) split.push(floorTarget)
     for (const target of split) await checkAllows(target)
     const splitResults: SplitMeasured[] = []
     for (const target of split) {
       // The floor is loaded at the PDP's own open-loop rate: the question is what this machine
       // adds to a p99 at that load, not how a server with no work behaves near its own peak.
-      const atRate = target === split.at(-1) ? splitResults[0]?.atRate.rate : undefined
+      const atRate = splitRate ?? (target === floorTarget ? splitResults[0]?.atRate.rate : undefined)
       splitResults.push(await measureSplit(target, work, atRate))
     }
-    reportSplit(splitResults)
+    const after = await Promise.all(['0', '1'].map((core) => probeStalls(core)))
+    reportSplit(splitResults, { before, after })
   } finally {
     await Promise.all(children.map(stopChild))
     await rm(work, { recursive: true, force: true })
@@ -230,7 +250,10 @@ async function startPdp(
       bundleStore: join(work, 'store'),
     }),
   )
-  const command = [process.execPath, cliPath, 'serve', '--config', configPath]
+  // BENCH_PDP_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) reaches the workers too:
+  // node:cluster forks them with the primary's exec arguments.
+  const nodeArgs = process.env.BENCH_PDP_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const command = [process.execPath, ...nodeArgs, cliPath, 'serve', '--config', configPath]
   const [file, ...args] = options.pin ? ['taskset', '-c', options.pin, ...command] : command
   const child = spawn(file!, args, { cwd: work, stdio: ['ignore', 'pipe', 'inherit'] })
   return { child, url: await listeningUrl(child) }
@@ -349,24 +372,65 @@ async function measureSplit(target: Target, work: string, fixedRate?: number): P
   return { target, sweep: points, peak, atRate: { rate, ...run } }
 }
 
-function reportSplit(results: SplitMeasured[]) {
-  const opa = results.find((r) => r.target.name.startsWith('opa '))!
+interface StallProbe {
+  core: string
+  wallMs: number
+  stalls: number
+  pctInStallsOver0_1ms: number
+  pctInStallsOver1ms: number
+  pctInStallsOver2ms: number
+  longestMs: number
+}
+
+/** Runs cpu-stall-probe.ts pinned to `core` for 3 s: how much of its time the core was taken away. */
+async function probeStalls(core: string): Promise<StallProbe> {
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      'taskset',
+      ['-c', core, process.execPath, join(root, 'dist/test/bench/cpu-stall-probe.js'), '--seconds', '3'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+    })
+    child.once('error', reject)
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`stall probe exited ${code}`)),
+    )
+  })
+  return { core, ...(JSON.parse(output) as Omit<StallProbe, 'core'>) }
+}
+
+function reportSplit(results: SplitMeasured[], probes: { before: StallProbe[]; after: StallProbe[] }) {
+  const opa = results.find((r) => r.target.name.startsWith('opa '))
   const ms = (value: number | null) => (value === null ? 'n/a' : value.toFixed(3))
   const lines = [
     '',
     `Split cores: each server alone on core ${serverCore} (1 PDP worker; OPA GOMAXPROCS=1), the load`,
     `generator alone on core ${generatorCore}; peak from a closed-loop sweep (${splitSweep.join(', ')} connections),`,
-    "latency from an open-loop run at 80 % of that peak, measured from each request's scheduled time.",
+    `latency from an open-loop run at ${splitRate ? `${splitRate} req/s for every target` : '80 % of that peak'}, measured from each request's scheduled time.`,
     '',
     '| target | peak req/s (connections) | open-loop rate | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | peak vs OPA |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| ${r.target.name} | ${r.peak.rps.toFixed(0)} (${r.peak.connections}) | ${r.atRate.rate} | ${r.atRate.rps.toFixed(0)} | ${ms(r.atRate.p50)} | ${ms(r.atRate.p99)} | ${ms(r.atRate.p999)} | ${ms(r.atRate.max)} | ${(r.peak.rps / opa.peak.rps).toFixed(2)}× |`,
+        `| ${r.target.name} | ${r.peak.rps.toFixed(0)} (${r.peak.connections}) | ${r.atRate.rate} | ${r.atRate.rps.toFixed(0)} | ${ms(r.atRate.p50)} | ${ms(r.atRate.p99)} | ${ms(r.atRate.p999)} | ${ms(r.atRate.max)} | ${opa ? `${(r.peak.rps / opa.peak.rps).toFixed(2)}×` : 'n/a'} |`,
     ),
     '',
     ...results.map(
       (r) => `${r.target.name}: non-2xx ${r.atRate.non2xx}, errors ${r.atRate.errors} in the open-loop run`,
+    ),
+    '',
+    'CPU stall probe (cpu-stall-probe.ts: a pinned spin loop, 3 s; time the core did not run it):',
+    '',
+    '| when | core | role | % of time in stalls ≥ 0.1 ms | ≥ 1 ms | ≥ 2 ms | longest ms |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...(['before', 'after'] as const).flatMap((when) =>
+      probes[when].map(
+        (p) =>
+          `| ${when} the runs | ${p.core} | ${p.core === serverCore ? 'servers' : 'generator'} | ${p.pctInStallsOver0_1ms.toFixed(2)} | ${p.pctInStallsOver1ms.toFixed(2)} | ${p.pctInStallsOver2ms.toFixed(2)} | ${p.longestMs.toFixed(2)} |`,
+      ),
     ),
     '',
   ]
@@ -449,7 +513,7 @@ function report(results: Measured[]) {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| ${r.target.name} | ${r.peak.connections} | ${r.peak.rps.toFixed(0)} | ${r.atRate.rps.toFixed(0)} | ${r.atRate.p50} | ${r.atRate.p99} | ${(r.peak.rps / opa.peak.rps).toFixed(2)}× |`,
+        `| ${r.target.name} | ${r.peak.connections} | ${r.peak.rps.toFixed(0)} | ${r.atRate.rps.toFixed(0)} | ${r.atRate.p50} | ${r.atRate.p99} | ${opa ? `${(r.peak.rps / opa.peak.rps).toFixed(2)}×` : 'n/a'} |`,
     ),
     '',
     '| target | connections | req/s | non-2xx | errors |',
