@@ -54,6 +54,39 @@ const response = {
   destination: { model: 'internal' },
 }
 
+// Many short texts, one e-mail address each, for a public model: every text needs a redaction.
+// 200 stay under the policy's max_redactions (redacted); 2,000 exceed it (blocked). The cost must
+// grow with the result's size, not with the square of the number of findings.
+const shortTexts = (n: number) => ({
+  request: allowed,
+  result: {
+    content: Array.from({ length: n }, (_, i) => ({
+      type: 'text',
+      text: `row ${i}: contact user${i}@example.com`,
+    })),
+  },
+  destination: { model: 'public' },
+})
+const manyRedactions = shortTexts(200)
+const tooManyRedactions = shortTexts(2_000)
+const judgementOutcome = (input: unknown) => {
+  const { judgement } = engine.judgeResponse(input)
+  return judgement.allow
+    ? `${judgement.redactions.length} redactions`
+    : judgement.reasons.map((r) => r.code).join(',')
+}
+
+function shortTextsScenario(name: string, input: unknown, iterations: number): Scenario {
+  return {
+    name,
+    query: 'data.mcp.response',
+    input,
+    run: () => engine.judgeResponse(input),
+    iterations: iterations * scale,
+    outcome: () => judgementOutcome(input),
+  }
+}
+
 interface Scenario {
   name: string
   query: 'data.mcp.decision' | 'data.mcp.response'
@@ -99,6 +132,8 @@ const scenarios: Scenario[] = [
     iterations: 2_000 * scale,
     outcome: () => `${engine.judgeResponse(response).judgement.redactions.length} redactions`,
   },
+  shortTextsScenario('mcp/response, 200 short texts with an e-mail each', manyRedactions, 1_000),
+  shortTextsScenario('mcp/response, 2,000 short texts with an e-mail each', tooManyRedactions, 200),
 ]
 
 function percentile(sorted: Float64Array, p: number): number {

@@ -92,3 +92,27 @@ test_card_numbers_next_to_other_digits if {
 	not_cards := {f.match | some f in dlp.findings; f.kind == "card_number"} with input as {"result": text("order 4111111111111111123 and 1234 5678 9012 3456")}
 	not_cards == set()
 }
+
+texts(n, t) := {"content": [{"type": "text", "text": t} | some _ in numbers.range(1, n)]}
+
+test_redactions_up_to_the_limit_are_made if {
+	j := dlp.judgement with input as {"request": {"server": {"id": "github"}}, "result": texts(3, "bob@example.com"), "destination": {"model": "public"}}
+		with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": 3}})
+	j.allow == true
+	count(j.redactions) == 3
+}
+
+test_more_redactions_than_the_limit_block_the_result if {
+	j := dlp.judgement with input as {"request": {"server": {"id": "github"}}, "result": texts(4, "bob@example.com"), "destination": {"model": "public"}}
+		with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": 3}})
+	j == {"allow": false, "redactions": [], "reasons": [{
+		"code": "too_many_redactions",
+		"message": "Too many redactions: 4 strings need redaction, more than 3 (server classification 'internal', destination 'public')",
+	}]}
+}
+
+test_default_limit_is_256 if {
+	dlp.max_redactions == 256 with data.mcp_data as fx.policy_data
+	j := judge("github", "public", texts(257, "bob@example.com"))
+	j.reasons[0].code == "too_many_redactions"
+}
