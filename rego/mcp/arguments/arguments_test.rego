@@ -118,3 +118,18 @@ test_relative_root_confines_relative_paths if {
 	arguments.path_problem(constraint, "../other/x") == "is not an absolute path inside the root"
 	arguments.path_problem(constraint, `D:\secret\x`) == "is not an absolute path inside the root"
 }
+
+test_array_longer_than_the_limit_is_refused_whole if {
+	paths := {"paths": ["/srv/projects/a", "/etc/shadow", "/etc/passwd"]}
+	reasons := arguments.violation with input as fx.call(developer, "filesystem", "read_multiple_files", paths)
+		with data.mcp_data as object.union(fx.policy_data, {"max_argument_elements": 2})
+	reasons == {{"code": "argument_too_many_elements", "message": "Too many elements: argument 'paths' has 3 elements, more than 2"}}
+	violations("filesystem", "read_multiple_files", paths) == {"argument_path_denied"}
+}
+
+test_default_argument_elements_limit_is_100 if {
+	arguments.max_argument_elements == 100 with data.mcp_data as fx.policy_data
+	paths := [concat("", ["/srv/projects/", format_int(i, 10)]) | some i in numbers.range(0, 100)]
+	violations("filesystem", "read_multiple_files", {"paths": paths}) == {"argument_too_many_elements"}
+	violations("filesystem", "read_multiple_files", {"paths": array.slice(paths, 0, 100)}) == set()
+}

@@ -8,18 +8,44 @@ package mcp.masking
 
 import data.mcp.lib
 
+# METADATA
+# title: Pointers to mask
+# description: |
+#   Each sensitive argument at its two places in the input. When more arguments than
+#   max_masked_arguments are sensitive, the log erases all the arguments instead.
 redact contains pointer if {
-	input.mcp.method == "tools/call"
-	some name, _ in input.mcp.tool.arguments
-	sensitive_tool_argument(name)
-	some pointer in pointers("tool", name)
+	count(sensitive) <= max_masked_arguments
+	some name in sensitive
+	some pointer in pointers(kind, name)
 }
 
 redact contains pointer if {
-	input.mcp.method == "prompts/get"
+	count(sensitive) > max_masked_arguments
+	some pointer in [concat("", ["/mcp/", kind, "/arguments"]), "/mcp/params/arguments"]
+}
+
+# Past this many sensitive arguments in one request (names match case-insensitively, so a caller
+# can send "token", "Token", "tOKEN"… by the thousand), the log erases all the arguments. That keeps
+# the obligation short: the decision sorts it, which costs time quadratic in its length in the
+# WebAssembly runtime (4,000 such names: 0.33 s per decision). data.mcp_data.masking may set it.
+default max_masked_arguments := 32
+
+max_masked_arguments := data.mcp_data.masking.max_masked_arguments
+
+kind := "tool" if input.mcp.method == "tools/call"
+
+kind := "prompt" if input.mcp.method == "prompts/get"
+
+sensitive contains name if {
+	kind == "tool"
+	some name, _ in input.mcp.tool.arguments
+	sensitive_tool_argument(name)
+}
+
+sensitive contains name if {
+	kind == "prompt"
 	some name, _ in input.mcp.prompt.arguments
 	lower(name) in data.mcp_data.masking.sensitive_arguments
-	some pointer in pointers("prompt", name)
 }
 
 sensitive_tool_argument(name) if lower(name) in data.mcp_data.masking.sensitive_arguments

@@ -30,3 +30,15 @@ test_nothing_to_mask if {
 	count(masking.redact) == 0 with input as fx.call(developer, "github", "get_issue", {"id": 1})
 		with data.mcp_data as fx.policy_data
 }
+
+test_many_sensitive_arguments_erase_all_arguments if {
+	args := {"token": "a", "Token": "b", "tOKEN": "c", "id": 1}
+	masking.redact == {"/mcp/tool/arguments", "/mcp/params/arguments"} with input as fx.call(developer, "github", "get_issue", args)
+		with data.mcp_data as object.union(fx.policy_data, {"masking": {"max_masked_arguments": 2}})
+	count(masking.redact) == 6 with input as fx.call(developer, "github", "get_issue", args)
+		with data.mcp_data as object.union(fx.policy_data, {"masking": {"max_masked_arguments": 3}})
+}
+
+test_default_masked_arguments_limit_is_32 if {
+	masking.max_masked_arguments == 32 with data.mcp_data as fx.policy_data
+}
