@@ -161,7 +161,7 @@ export class DecisionService {
         judgement,
         outcome.ndBuiltinCache,
         outcome.bundle,
-        withheldFromLog(judgement),
+        [...withheldFromLog(judgement), ...this.#requestMask(request)],
       )
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
@@ -231,6 +231,17 @@ export class DecisionService {
     return { decision_id: decisionId, ...final }
   }
 
+  /**
+   * The pointers (under `/request`) the log must erase from the request a tool result answers: the
+   * decision's own `redact` obligation for that request, so a response event masks the same
+   * arguments its request event does. When the request cannot be decided, every argument goes.
+   */
+  #requestMask(request: unknown): string[] {
+    const outcome = this.#engine.decide(request)
+    if (outcome.error) return ALL_REQUEST_ARGUMENTS
+    return (outcome.decision.obligations.redact ?? []).map((pointer) => `/request${pointer}`)
+  }
+
   async #record(
     decisionId: string,
     path: string,
@@ -283,6 +294,12 @@ function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError
  * secret itself), or the whole result when it was blocked. The judgement and the request stay, so
  * the record still proves what was decided; replay counts such events as withheld.
  */
+const ALL_REQUEST_ARGUMENTS = [
+  '/request/mcp/tool/arguments',
+  '/request/mcp/prompt/arguments',
+  '/request/mcp/params/arguments',
+]
+
 function withheldFromLog(judgement: ResponseJudgement): string[] {
   if (!judgement.allow) return ['/result']
   return judgement.redactions.map((r) => `/result${r.path}`)

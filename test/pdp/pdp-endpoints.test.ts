@@ -249,6 +249,40 @@ describe('decision log', () => {
     expect(lines).not.toContain('MIIEowIBAAKCAQEA')
   })
 
+  it('masks the request a judged tool result answers, as the request event does', async () => {
+    const secret = 'hunter2-in-a-response-request'
+    const res = await post('/v1/mcp/response', {
+      message: toolCall('get_file_contents', {
+        owner: 'acme',
+        repo: 'api',
+        path: 'README.md',
+        password: secret,
+      }),
+      headers: { authorization: `Bearer ${alice}` },
+      server: 'github',
+      result: { content: [{ type: 'text', text: 'plain text' }] },
+      destination: { model: 'internal' },
+    })
+    expect(res.body.allow).toBe(true)
+    await pdp.log!.flush()
+    const { readFile, readdir } = await import('node:fs/promises')
+    const files = (await readdir(pdp.logDir)).filter((f) => f.endsWith('.jsonl'))
+    const events = (await Promise.all(files.map((f) => readFile(`${pdp.logDir}/${f}`, 'utf8'))))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { decision_id: string; erased: string[]; input: unknown })
+    const event = events.find((e) => e.decision_id === res.body.decision_id)!
+    expect(event.erased).toEqual(
+      expect.arrayContaining([
+        '/request/mcp/tool/arguments/password',
+        '/request/mcp/params/arguments/password',
+      ]),
+    )
+    expect(JSON.stringify(event.input)).not.toContain(secret)
+    expect(JSON.stringify(event.input)).toContain('README.md')
+  })
+
   it('replays at 100 % against the bundles the PDP kept in its store', async () => {
     await pdp.log!.flush()
     const report = await replayLog([pdp.logDir], { bundleStore: pdp.config.bundleStore })

@@ -24,10 +24,14 @@ checked contains [name, constraint, value] if {
 
 # Each element of a constrained array can add its own reason, and the decision sorts its reasons,
 # which costs time quadratic in their number in the WebAssembly runtime: 4,000 paths outside the
-# allowed prefixes took 1.1 s per decision. data.mcp_data.max_argument_elements may change it.
+# allowed prefixes took 1.1 s per decision. data.mcp_data.max_argument_elements may change it (a
+# number; anything else keeps the default, since null or a boolean would compare below every count).
 default max_argument_elements := 100
 
-max_argument_elements := data.mcp_data.max_argument_elements
+max_argument_elements := limit if {
+	limit := data.mcp_data.max_argument_elements
+	is_number(limit)
+}
 
 too_many_elements(argument) if {
 	is_array(argument)

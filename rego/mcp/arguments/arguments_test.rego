@@ -133,3 +133,12 @@ test_default_argument_elements_limit_is_100 if {
 	violations("filesystem", "read_multiple_files", {"paths": paths}) == {"argument_too_many_elements"}
 	violations("filesystem", "read_multiple_files", {"paths": array.slice(paths, 0, 100)}) == set()
 }
+
+test_odd_element_limit_keeps_the_default if {
+	every limit in [null, true, false, "100", [1]] {
+		arguments.max_argument_elements == 100 with data.mcp_data as object.union(fx.policy_data, {"max_argument_elements": limit})
+		codes := {r.code | some r in arguments.violation} with input as fx.call(developer, "filesystem", "read_multiple_files", {"paths": ["/etc/shadow"]})
+			with data.mcp_data as object.union(fx.policy_data, {"max_argument_elements": limit})
+		codes == {"argument_path_denied"}
+	}
+}

@@ -163,24 +163,30 @@ redactions contains {"path": pointer, "replacement": strings.replace_n(replaceme
 	count(replacements) > 0
 }
 
-# At most this many strings of one result are redacted; a result that needs more is blocked.
-# Sorting the redactions (the judgement lists them in a stable order) costs time quadratic in their
-# number in the WebAssembly runtime, whose sort is an insertion sort, and a tool result that is
-# mostly sensitive data should not reach the model anyway. data.mcp_data.dlp.max_redactions may
-# change it.
+# At most this many matches in one result are redacted; a result with more is blocked. Both the
+# sort of the redactions (the judgement lists them in a stable order; the WebAssembly runtime's
+# sort is an insertion sort) and the replacement within one text (one pass per distinct match)
+# cost time quadratic in their number, and a tool result that is mostly sensitive data should not
+# reach the model anyway. data.mcp_data.dlp.max_redactions may change it (a number; anything else
+# keeps the default).
 default max_redactions := 256
 
-max_redactions := data.mcp_data.dlp.max_redactions
+max_redactions := limit if {
+	limit := data.mcp_data.dlp.max_redactions
+	is_number(limit)
+}
+
+too_many_redactions if count(redacted) > max_redactions
 
 # METADATA
 # title: Too many redactions
-# description: More strings of the tool result need redaction than data.mcp_data.dlp.max_redactions allows.
+# description: The tool result has more matches to redact than data.mcp_data.dlp.max_redactions allows.
 # custom:
 #   code: too_many_redactions
 block_reasons contains lib.reason(rego.metadata.rule(), detail) if {
-	count(redactions) > max_redactions
+	too_many_redactions
 	detail := concat("", [
-		format_int(count(redactions), 10), " strings need redaction, more than ",
+		format_int(count(redacted), 10), " matches need redaction, more than ",
 		format_int(max_redactions, 10), " (", where, ")",
 	])
 }
@@ -188,8 +194,11 @@ block_reasons contains lib.reason(rego.metadata.rule(), detail) if {
 # METADATA
 # title: Response judgement
 # description: |
-#   Blocks a result with any finding whose action is deny, or with more strings to redact than
-#   max_redactions; otherwise allows it with redactions.
+#   Blocks a result with any finding whose action is deny, or with more matches to redact than
+#   max_redactions; otherwise allows it with redactions. The block is decided on the findings, not
+#   on the reasons: a reason that cannot be worded (an odd destination) must not unblock a result.
 judgement := {"allow": false, "redactions": [], "reasons": sort(block_reasons)} if {
-	count(block_reasons) > 0
+	count(blocked) > 0
+} else := {"allow": false, "redactions": [], "reasons": sort(block_reasons)} if {
+	too_many_redactions
 } else := {"allow": true, "redactions": sort(redactions), "reasons": sort(redact_reasons)}

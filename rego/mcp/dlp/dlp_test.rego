@@ -107,7 +107,7 @@ test_more_redactions_than_the_limit_block_the_result if {
 		with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": 3}})
 	j == {"allow": false, "redactions": [], "reasons": [{
 		"code": "too_many_redactions",
-		"message": "Too many redactions: 4 strings need redaction, more than 3 (server classification 'internal', destination 'public')",
+		"message": "Too many redactions: 4 matches need redaction, more than 3 (server classification 'internal', destination 'public')",
 	}]}
 }
 
@@ -115,4 +115,31 @@ test_default_limit_is_256 if {
 	dlp.max_redactions == 256 with data.mcp_data as fx.policy_data
 	j := judge("github", "public", texts(257, "bob@example.com"))
 	j.reasons[0].code == "too_many_redactions"
+}
+
+test_many_matches_in_one_text_block_the_result if {
+	j := dlp.judgement with input as {"request": {"server": {"id": "github"}}, "result": text("a@x.io b@x.io c@x.io d@x.io"), "destination": {"model": "public"}}
+		with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": 3}})
+	j.allow == false
+	j.reasons[0].code == "too_many_redactions"
+}
+
+# A reason that cannot be worded (the destination is not a string, so `where` is undefined) must
+# not unblock the result: the block is decided on the findings.
+test_odd_destination_still_blocks if {
+	every model in [null, 1, true, [], {}] {
+		not allowed_for(model)
+	}
+}
+
+allowed_for(model) if {
+	j := dlp.judgement with input as {"request": {"server": {"id": "github"}}, "result": text(aws_key), "destination": {"model": model}}
+		with data.mcp_data as fx.policy_data
+	j.allow == true
+}
+
+test_odd_limit_keeps_the_default if {
+	every limit in [null, true, false, "3", [3]] {
+		dlp.max_redactions == 256 with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": limit}})
+	}
 }

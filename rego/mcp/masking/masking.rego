@@ -27,10 +27,14 @@ redact contains pointer if {
 # Past this many sensitive arguments in one request (names match case-insensitively, so a caller
 # can send "token", "Token", "tOKEN"… by the thousand), the log erases all the arguments. That keeps
 # the obligation short: the decision sorts it, which costs time quadratic in its length in the
-# WebAssembly runtime (4,000 such names: 0.33 s per decision). data.mcp_data.masking may set it.
+# WebAssembly runtime (4,000 such names: 0.33 s per decision). data.mcp_data.masking may set it
+# (a number; anything else keeps the default).
 default max_masked_arguments := 32
 
-max_masked_arguments := data.mcp_data.masking.max_masked_arguments
+max_masked_arguments := limit if {
+	limit := data.mcp_data.masking.max_masked_arguments
+	is_number(limit)
+}
 
 kind := "tool" if input.mcp.method == "tools/call"
 

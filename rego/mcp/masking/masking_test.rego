@@ -42,3 +42,9 @@ test_many_sensitive_arguments_erase_all_arguments if {
 test_default_masked_arguments_limit_is_32 if {
 	masking.max_masked_arguments == 32 with data.mcp_data as fx.policy_data
 }
+
+test_odd_masked_arguments_limit_keeps_the_default if {
+	every limit in [null, true, "2", [2]] {
+		masking.max_masked_arguments == 32 with data.mcp_data as object.union(fx.policy_data, {"masking": {"max_masked_arguments": limit}})
+	}
+}
