@@ -12,6 +12,7 @@ import {
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
+import { checkValueDepth } from '../normalize/parse-message.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
 
 export { REJECTED_PATH }
@@ -62,17 +63,21 @@ export class DecisionService {
   readonly #normalizer: RequestNormalizer
   readonly #log: DecisionLog | undefined
   readonly #observe: DecisionObserver
+  readonly #maxResultDepth: number
 
   constructor(options: {
     engine: PolicyEngine
     normalizer: RequestNormalizer
     log?: DecisionLog
     observe?: DecisionObserver
+    /** Deepest tool result `judgeResponse` accepts (nesting of arrays and objects). Default 64. */
+    maxResultDepth?: number
   }) {
     this.#engine = options.engine
     this.#normalizer = options.normalizer
     this.#log = options.log
     this.#observe = options.observe ?? (() => {})
+    this.#maxResultDepth = options.maxResultDepth ?? 64
   }
 
   /** The engine (its bundle, entrypoints). */
@@ -133,20 +138,29 @@ export class DecisionService {
   }): Promise<McpResponseJudgement> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
+    const reject = async (error: McpPolicyError): Promise<McpResponseJudgement> => {
+      const judgement: ResponseJudgement = {
+        allow: false,
+        redactions: [],
+        reasons: [{ code: error.code, message: error.message }],
+      }
+      await this.#record(decisionId, REJECTED_PATH, rejectedInput(body.facts, error), judgement, {})
+      this.#observe(REJECTED_PATH, false, judgement.reasons, seconds(started))
+      return { decision_id: decisionId, ...judgement }
+    }
+    // A tool result may carry JSON from anywhere (a fetched page as structuredContent), and the
+    // policy walks it: its depth is bounded as a request body's is.
+    try {
+      checkValueDepth(body.result, this.#maxResultDepth)
+    } catch (err) {
+      return reject(toMcpPolicyError(err, 'ERR_NORMALIZE_TOO_DEEP'))
+    }
     let request = body.request
     if (request === undefined) {
       try {
         request = await this.#normalizer.normalize((body.facts ?? { message: undefined }) as RequestEnvelope)
       } catch (err) {
-        const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
-        const judgement: ResponseJudgement = {
-          allow: false,
-          redactions: [],
-          reasons: [{ code: error.code, message: error.message }],
-        }
-        await this.#record(decisionId, REJECTED_PATH, rejectedInput(body.facts, error), judgement, {})
-        this.#observe(REJECTED_PATH, false, judgement.reasons, seconds(started))
-        return { decision_id: decisionId, ...judgement }
+        return reject(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'))
       }
     }
     const input: Record<string, unknown> = { request, result: body.result }
