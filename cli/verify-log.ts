@@ -7,6 +7,7 @@ import { runCommand } from './run-command.js'
 interface VerifyLogArgs {
   paths: string[]
   key?: string
+  'max-findings': number
   format: 'text' | 'json'
 }
 
@@ -29,6 +30,11 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
         type: 'string',
         describe: 'Ed25519 public key (PEM or JWK JSON) that signs checkpoints',
       })
+      .option('max-findings', {
+        type: 'number',
+        default: 10_000,
+        describe: 'findings kept and listed; the rest are counted (memory stays bounded)',
+      })
       .option('format', {
         choices: ['text', 'json'] as const,
         default: 'text' as const,
@@ -36,7 +42,7 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
   handler: (args) =>
     runCommand(async () => {
       const key = args.key ? await readKey(args.key) : undefined
-      const report = await verifyLog(args.paths, { key })
+      const report = await verifyLog(args.paths, { key, maxFindings: args['max-findings'] })
       if (args.format === 'json') {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       } else {
@@ -51,9 +57,9 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
             `${f.kind}: ${f.file}${f.line ? `:${f.line}` : ''}${f.seq ? ` seq ${f.seq}` : ''}: ${f.message}\n`,
           )
         }
-        process.stdout.write(
-          report.intact ? 'intact\n' : `NOT intact: ${report.findings.length} finding(s)\n`,
-        )
+        const total = report.findings.length + report.findingsOmitted
+        const omitted = report.findingsOmitted ? ` (the first ${report.findings.length} listed)` : ''
+        process.stdout.write(report.intact ? 'intact\n' : `NOT intact: ${total} finding(s)${omitted}\n`)
       }
       return report.intact ? 0 : 1
     }),

@@ -32,7 +32,10 @@ export interface LogFinding {
 export interface LogVerification {
   /** True when no finding was made. */
   intact: boolean
+  /** The first `maxFindings` findings, in log order. */
   findings: LogFinding[]
+  /** Findings made beyond `maxFindings`: counted, not kept, so memory stays bounded. */
+  findingsOmitted: number
   chains: {
     chain: string
     files: number
@@ -41,6 +44,21 @@ export interface LogVerification {
     checkpoints: number
     checkpointsVerified: boolean
   }[]
+}
+
+/**
+ * Keeps the first `max` findings and counts the rest: a log broken on every line (a million
+ * malformed lines) must not make verification hold a million findings in memory.
+ */
+class FindingSink {
+  readonly list: LogFinding[] = []
+  omitted = 0
+  constructor(readonly max: number) {}
+
+  add(finding: LogFinding): void {
+    if (this.list.length < this.max) this.list.push(finding)
+    else this.omitted++
+  }
 }
 
 const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
@@ -61,10 +79,10 @@ const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
  */
 export async function verifyLog(
   paths: readonly string[],
-  options: { key?: CryptoKey | KeyObject } = {},
+  options: { key?: CryptoKey | KeyObject; maxFindings?: number } = {},
 ): Promise<LogVerification> {
   const chains = await discoverChains(paths)
-  const findings: LogFinding[] = []
+  const findings = new FindingSink(options.maxFindings ?? 10_000)
   const summaries: LogVerification['chains'] = []
   for (const [chain, { files, checkpointFile }] of chains) {
     const checkpoints = await readCheckpoints(chain, checkpointFile, options.key, findings)
@@ -77,7 +95,12 @@ export async function verifyLog(
       checkpointsVerified: Boolean(options.key),
     })
   }
-  return { intact: findings.length === 0, findings, chains: summaries }
+  return {
+    intact: findings.list.length === 0 && findings.omitted === 0,
+    findings: findings.list,
+    findingsOmitted: findings.omitted,
+    chains: summaries,
+  }
 }
 
 async function discoverChains(paths: readonly string[]) {
@@ -122,7 +145,7 @@ async function readCheckpoints(
   chain: string,
   file: string | undefined,
   key: CryptoKey | KeyObject | undefined,
-  findings: LogFinding[],
+  findings: FindingSink,
 ): Promise<Map<number, { hash: string; line: number }>> {
   const checkpoints = new Map<number, { hash: string; line: number }>()
   if (!file) return checkpoints
@@ -139,7 +162,7 @@ async function readCheckpoints(
         )
       else payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString())
     } catch (err) {
-      findings.push({
+      findings.add({
         ...at,
         kind: 'checkpoint_invalid',
         message: `checkpoint signature does not verify: ${(err as Error).message}`,
@@ -147,7 +170,7 @@ async function readCheckpoints(
       continue
     }
     if (payload.chain !== chain || !Number.isInteger(payload.seq) || typeof payload.hash !== 'string') {
-      findings.push({
+      findings.add({
         ...at,
         kind: 'checkpoint_invalid',
         message: 'checkpoint names another chain or is malformed',
@@ -163,7 +186,7 @@ async function verifyChain(
   chain: string,
   files: { path: string }[],
   checkpoints: Map<number, { hash: string; line: number }>,
-  findings: LogFinding[],
+  findings: FindingSink,
 ): Promise<{ events: number; lastSeq: number }> {
   let expectedSeq = 1
   let head = genesisHash(chain)
@@ -176,7 +199,7 @@ async function verifyChain(
     for await (const { text } of readLines(file)) {
       lineNo++
       if (pendingTorn) {
-        findings.push({
+        findings.add({
           chain,
           file,
           line: pendingTorn.line,
@@ -197,13 +220,13 @@ async function verifyChain(
       events++
       const at = { chain, file, line: lineNo, seq: event.seq }
       if (event.seq !== expectedSeq) {
-        findings.push({
+        findings.add({
           ...at,
           kind: 'sequence_break',
           message: `expected seq ${expectedSeq}, found ${event.seq} (a record deleted, inserted or reordered)`,
         })
       } else if (event.prev !== head) {
-        findings.push({
+        findings.add({
           ...at,
           kind: 'chain_break',
           message: 'prev does not name the previous event (a record inserted or replaced)',
@@ -219,14 +242,14 @@ async function verifyChain(
         }
       }
       if (actual !== event.hash)
-        findings.push({
+        findings.add({
           ...at,
           kind: 'hash_mismatch',
           message: 'event content does not match its hash (edited)',
         })
       const checkpoint = checkpoints.get(event.seq)
       if (checkpoint && checkpoint.hash !== event.hash) {
-        findings.push({
+        findings.add({
           ...at,
           kind: 'checkpoint_mismatch',
           message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${event.seq} (history rewritten)`,
@@ -239,7 +262,7 @@ async function verifyChain(
     }
     if (pendingTorn) {
       const lastOfLog = f === files.length - 1 && torn
-      findings.push({
+      findings.add({
         chain,
         file,
         line: pendingTorn.line,
@@ -251,7 +274,7 @@ async function verifyChain(
     }
   }
   for (const [seq, checkpoint] of checkpoints) {
-    findings.push({
+    findings.add({
       chain,
       file: files.at(-1)!.path,
       line: 0,

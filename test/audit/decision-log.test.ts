@@ -202,6 +202,20 @@ describe('verify-log tamper matrix: each kind of tampering is detected and locat
     expect(report.findings).toEqual([expect.objectContaining({ kind: 'hash_mismatch', line: 21, seq: 21 })])
   })
 
+  it('keeps the first maxFindings findings and counts the rest (memory stays bounded)', async () => {
+    // Every line but the first and last replaced by garbage: one finding per line.
+    const { dir } = await tamper((l) =>
+      l.map((line, i) => (i === 0 || i === l.length - 1 ? line : 'garbage')),
+    )
+    const all = await verifyLog([dir], { key: publicKey })
+    const capped = await verifyLog([dir], { key: publicKey, maxFindings: 5 })
+    expect(all.findings.length).toBeGreaterThan(50)
+    expect(all.findingsOmitted).toBe(0)
+    expect(capped.findings).toEqual(all.findings.slice(0, 5))
+    expect(capped.findingsOmitted).toBe(all.findings.length - 5)
+    expect(capped.intact).toBe(false)
+  })
+
   it('an edited record with its own hash recomputed (breaks the next link and the checkpoint)', async () => {
     const { dir } = await tamper((l) =>
       l.map((line, i) => (i === 20 ? rehash(line, (e) => (e.result = { allow: true, status: 201 })) : line)),
