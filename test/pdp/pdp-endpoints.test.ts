@@ -191,6 +191,31 @@ describe('OpenID AuthZEN', () => {
     expect(res.body.evaluations.map((e: { decision: boolean }) => e.decision)).toEqual([true, false])
   })
 
+  it('refuses a batch whose items would each re-evaluate a large body', async () => {
+    const resource = {
+      type: 'tool',
+      id: 'get_issue',
+      properties: { server: 'github', arguments: { note: 'x'.repeat(60_000) } },
+    }
+    const many = await post('/access/v1/evaluations', {
+      subject,
+      action: { name: 'tools/call' },
+      resource,
+      evaluations: Array.from({ length: 100 }, () => ({})),
+    })
+    expect(many.status).toBe(400)
+    expect(many.body.code).toBe('ERR_PDP_BODY_INVALID')
+    // The same body with a few items is fine.
+    const few = await post('/access/v1/evaluations', {
+      subject,
+      action: { name: 'tools/call' },
+      resource,
+      evaluations: [{}, {}],
+    })
+    expect(few.status).toBe(200)
+    expect(few.body.evaluations).toHaveLength(2)
+  })
+
   it('refuses a request without a subject id', async () => {
     const res = await post('/access/v1/evaluation', { action: { name: 'tools/call' }, resource: {} })
     expect(res.status).toBe(400)
