@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import { erasePointers } from '../../src/audit/erase-pointers.js'
 import { buildBundle, DecisionLog, LogShipper, PolicyEngine, replayLog, verifyLog } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 
@@ -110,10 +111,36 @@ await phase('ship to a loopback collector (gzip JSON arrays of 1,000, collector 
   if (received !== events) throw new Error(`collector received ${received}/${events}`)
 })
 clearInterval(sampler)
+
+// Masking cost against a request that chooses both the number of masked names and the size of the
+// object they sit in (what a caller without a token can send): it must grow with the object, not
+// with names × object.
+const eraseRows: string[] = []
+for (const keys of [20_000, 80_000]) {
+  const args: Record<string, unknown> = {}
+  for (let i = 0; i < keys; i++) args[`k${i}`] = i
+  for (let i = 0; i < 32; i++) args[`Token${i}`] = 'secret'
+  const request = { mcp: { tool: { arguments: args }, params: { arguments: args } } }
+  for (const names of [1, 32]) {
+    const pointers = Array.from({ length: names }, (_, i) => [
+      `/mcp/tool/arguments/Token${i}`,
+      `/mcp/params/arguments/Token${i}`,
+    ]).flat()
+    const runs = 10
+    const start = process.hrtime.bigint()
+    for (let r = 0; r < runs; r++) erasePointers(request, pointers)
+    const ms = Number(process.hrtime.bigint() - start) / 1e6 / runs
+    eraseRows.push(`| ${keys.toLocaleString('en-US')} | ${pointers.length} | ${ms.toFixed(1)} |`)
+  }
+}
 console.log(
   `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${events.toLocaleString('en-US')} events of ~2 KB (test/fixtures/tools-call.json)\n`,
 )
 console.log('| phase | events/s | seconds | peak RSS MiB |')
 console.log('| --- | ---: | ---: | ---: |')
 for (const row of rows) console.log(row)
+console.log('\nerasePointers (log masking), mean of 10 calls:\n')
+console.log('| keys in the arguments object | pointers | ms per call |')
+console.log('| ---: | ---: | ---: |')
+for (const row of eraseRows) console.log(row)
 await rm(dir, { recursive: true, force: true })
