@@ -1,4 +1,4 @@
-import { createHash, hash as digest } from 'node:crypto'
+import { hash as digest } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { canonicalJson } from './canonical-json.js'
 
@@ -19,7 +19,7 @@ export function eventHash(eventWithoutHash: Record<string, unknown>): string {
   const { hash: _ignored, ...rest } = eventWithoutHash
   const canonical = canonicalize(rest)
   if (canonical === undefined) throw new TypeError('event cannot be canonicalized')
-  return createHash('sha256').update(canonical).digest('hex')
+  return digest('sha256', canonical, 'hex')
 }
 
 /**
@@ -55,5 +55,5 @@ export function lineHashMatches(line: string, hash: string): boolean {
 
 /** The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together. */
 export function genesisHash(chain: string): string {
-  return createHash('sha256').update(`mcp-policy/decision-log/v1/genesis:${chain}`).digest('hex')
+  return digest('sha256', `mcp-policy/decision-log/v1/genesis:${chain}`, 'hex')
 }

@@ -141,7 +141,7 @@ export class PolicyEnforcingTransport implements Transport {
         options,
       )
     }
-    const judged = await this.#judge(admitted.input, result)
+    const judged = await this.#judge(admitted.input, admitted.decision, result)
     if (!judged.allow) {
       return this.#inner.send(
         { jsonrpc: '2.0', id: out.id as RequestId, error: policyDenial(judged, judged.decisionId) },
@@ -218,6 +218,7 @@ export class PolicyEnforcingTransport implements Transport {
   /** Judges a tool result at `mcp/response` (logged by the decision core) and applies its redactions. */
   async #judge(
     request: InputDocument,
+    decision: Decision,
     result: Record<string, unknown>,
   ): Promise<{ allow: boolean; status: number; reasons: Reason[]; result?: unknown; decisionId: string }> {
     const destination = this.#options.destination
@@ -225,6 +226,8 @@ export class PolicyEnforcingTransport implements Transport {
       request,
       result,
       destination: destination === undefined ? undefined : { model: destination },
+      // Decided when it was admitted: the log masks the request without deciding it again.
+      requestRedact: decision.obligations.redact ?? [],
     })
     const decisionId = judged.decision_id
     if (!judged.allow) return { allow: false, status: 403, reasons: judged.reasons, decisionId }

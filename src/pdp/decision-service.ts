@@ -135,6 +135,8 @@ export class DecisionService {
     facts?: McpRequestFacts
     result: unknown
     destination?: unknown
+    /** The request's own `redact` obligation, when the caller decided the request already. */
+    requestRedact?: readonly string[]
   }): Promise<McpResponseJudgement> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
@@ -175,7 +177,7 @@ export class DecisionService {
         judgement,
         outcome.ndBuiltinCache,
         outcome.bundle,
-        [...withheldFromLog(judgement), ...this.#requestMask(request)],
+        [...withheldFromLog(judgement), ...this.#requestMask(request, body.requestRedact)],
       )
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
@@ -248,12 +250,17 @@ export class DecisionService {
   /**
    * The pointers (under `/request`) the log must erase from the request a tool result answers: the
    * decision's own `redact` obligation for that request, so a response event masks the same
-   * arguments its request event does. When the request cannot be decided, every argument goes.
+   * arguments its request event does. A caller that decided the request passes that obligation;
+   * otherwise the request is decided here. When it cannot be decided, every argument goes.
    */
-  #requestMask(request: unknown): string[] {
-    const outcome = this.#engine.decide(request)
-    if (outcome.error) return ALL_REQUEST_ARGUMENTS
-    return (outcome.decision.obligations.redact ?? []).map((pointer) => `/request${pointer}`)
+  #requestMask(request: unknown, known: readonly string[] | undefined): string[] {
+    let redact = known
+    if (redact === undefined) {
+      const outcome = this.#engine.decide(request)
+      if (outcome.error) return ALL_REQUEST_ARGUMENTS
+      redact = outcome.decision.obligations.redact ?? []
+    }
+    return redact.map((pointer) => `/request${pointer}`)
   }
 
   async #record(
