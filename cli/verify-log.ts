@@ -8,11 +8,12 @@ interface VerifyLogArgs {
   paths: string[]
   key?: string
   'max-findings': number
+  strict: boolean
   format: 'text' | 'json'
 }
 
 /**
- * `mcp-policy verify-log PATH... [--key FILE]`: checks decision-log files and their signed
+ * `mcp-policy verify-log PATH... [--key FILE] [--strict]`: checks decision-log files and their signed
  * checkpoints. Exit 0 intact, 1 tampered (or torn), 2 error.
  */
 export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
@@ -35,6 +36,12 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
         default: 10_000,
         describe: 'findings kept and listed; the rest are counted (memory stays bounded)',
       })
+      .option('strict', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'also parse every line as JSON (by default lines in the form the log writes are checked from their bytes)',
+      })
       .option('format', {
         choices: ['text', 'json'] as const,
         default: 'text' as const,
@@ -42,7 +49,11 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
   handler: (args) =>
     runCommand(async () => {
       const key = args.key ? await readKey(args.key) : undefined
-      const report = await verifyLog(args.paths, { key, maxFindings: args['max-findings'] })
+      const report = await verifyLog(args.paths, {
+        key,
+        maxFindings: args['max-findings'],
+        strict: args.strict,
+      })
       if (args.format === 'json') {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       } else {

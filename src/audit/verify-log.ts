@@ -1,10 +1,11 @@
-import { open, readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type CryptoKey, compactVerify, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { CheckpointPayload, DecisionEvent } from './decision-event.js'
 import { eventHash, genesisHash, lineHashMatches } from './event-hash.js'
-import { readLines } from './read-lines.js'
+import { readLineBatches } from './read-lines.js'
+import { writtenLineFields } from './written-line.js'
 
 /** Kinds of evidence {@link verifyLog} reports. */
 export type LogFindingKind =
@@ -61,6 +62,20 @@ class FindingSink {
   }
 }
 
+/** Options for {@link verifyLog}. */
+export interface VerifyLogOptions {
+  /** The Ed25519 public key of the checkpoints. Without it checkpoints are read but not trusted. */
+  key?: CryptoKey | KeyObject
+  /** Findings kept in the report (default 10,000); the rest are counted in `findingsOmitted`. */
+  maxFindings?: number
+  /**
+   * Also parse every line as JSON. By default a line exactly as the log wrote it is checked from
+   * its bytes (its hash, and the `seq` and `prev` read by a scan): the same chain, hash and
+   * checkpoint checks, about twice as fast; only lines in another form are parsed.
+   */
+  strict?: boolean
+}
+
 const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
 
 /**
@@ -79,19 +94,21 @@ const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
  */
 export async function verifyLog(
   paths: readonly string[],
-  options: { key?: CryptoKey | KeyObject; maxFindings?: number } = {},
+  options: VerifyLogOptions = {},
 ): Promise<LogVerification> {
   const chains = await discoverChains(paths)
   const findings = new FindingSink(options.maxFindings ?? 10_000)
   const summaries: LogVerification['chains'] = []
   for (const [chain, { files, checkpointFile }] of chains) {
     const checkpoints = await readCheckpoints(chain, checkpointFile, options.key, findings)
-    const summary = await verifyChain(chain, files, checkpoints, findings)
+    // Counted before the chain is walked: verifyChain removes each checkpoint it reaches.
+    const checkpointCount = checkpoints.size
+    const summary = await verifyChain(chain, files, checkpoints, findings, options.strict ?? false)
     summaries.push({
       ...summary,
       chain,
       files: files.length,
-      checkpoints: checkpoints.size,
+      checkpoints: checkpointCount,
       checkpointsVerified: Boolean(options.key),
     })
   }
@@ -187,81 +204,75 @@ async function verifyChain(
   files: { path: string }[],
   checkpoints: Map<number, { hash: string; line: number }>,
   findings: FindingSink,
+  strict: boolean,
 ): Promise<{ events: number; lastSeq: number }> {
   let expectedSeq = 1
   let head = genesisHash(chain)
   let events = 0
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!.path
-    const torn = !(await endsWithNewline(file))
     let lineNo = 0
     let pendingTorn: { line: number } | undefined
-    for await (const { text } of readLines(file)) {
-      lineNo++
-      if (pendingTorn) {
-        findings.add({
-          chain,
-          file,
-          line: pendingTorn.line,
-          kind: 'malformed_line',
-          message: 'line is not a JSON event',
-        })
-        pendingTorn = undefined
-      }
-      let event: DecisionEvent
-      try {
-        event = JSON.parse(text) as DecisionEvent
-        if (typeof event !== 'object' || event === null) throw new Error('not an object')
-      } catch {
-        // Only the very last line of a file may be torn by a crash; decided after the loop.
-        pendingTorn = { line: lineNo }
-        continue
-      }
-      events++
-      const at = { chain, file, line: lineNo, seq: event.seq }
-      if (event.seq !== expectedSeq) {
-        findings.add({
-          ...at,
-          kind: 'sequence_break',
-          message: `expected seq ${expectedSeq}, found ${event.seq} (a record deleted, inserted or reordered)`,
-        })
-      } else if (event.prev !== head) {
-        findings.add({
-          ...at,
-          kind: 'chain_break',
-          message: 'prev does not name the previous event (a record inserted or replaced)',
-        })
-      }
-      // Fast path: the line is the canonical text that was hashed; else re-canonicalize the event.
-      let actual = typeof event.hash === 'string' && lineHashMatches(text, event.hash) ? event.hash : ''
-      if (!actual) {
-        try {
-          actual = eventHash(event as unknown as Record<string, unknown>)
-        } catch {
-          actual = ''
+    let lastTerminated = true
+    for await (const { lines, terminated } of readLineBatches(file)) {
+      lastTerminated = terminated
+      for (const bytes of lines) {
+        lineNo++
+        if (pendingTorn) {
+          findings.add({
+            chain,
+            file,
+            line: pendingTorn.line,
+            kind: 'malformed_line',
+            message: 'line is not a JSON event',
+          })
+          pendingTorn = undefined
         }
+        const written = strict ? undefined : writtenLineFields(bytes)
+        const fields = written ? { ...written, hashMatches: true } : parsedLineFields(bytes)
+        if (!fields) {
+          // Only the very last line of a file may be torn by a crash; decided after the loop.
+          pendingTorn = { line: lineNo }
+          continue
+        }
+        events++
+        const { seq, prev, hash, hashMatches } = fields
+        const at = { chain, file, line: lineNo, seq: Number.isInteger(seq) ? (seq as number) : undefined }
+        if (seq !== expectedSeq) {
+          findings.add({
+            ...at,
+            kind: 'sequence_break',
+            message: `expected seq ${expectedSeq}, found ${seq} (a record deleted, inserted or reordered)`,
+          })
+        } else if (prev !== head) {
+          findings.add({
+            ...at,
+            kind: 'chain_break',
+            message: 'prev does not name the previous event (a record inserted or replaced)',
+          })
+        }
+        if (!hashMatches)
+          findings.add({
+            ...at,
+            kind: 'hash_mismatch',
+            message: 'event content does not match its hash (edited)',
+          })
+        const checkpoint = checkpoints.get(seq as number)
+        if (checkpoint && checkpoint.hash !== hash) {
+          findings.add({
+            ...at,
+            kind: 'checkpoint_mismatch',
+            message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${seq} (history rewritten)`,
+          })
+        }
+        if (checkpoint) checkpoints.delete(seq as number)
+        // Resynchronise on the record as found, so one break is reported once, not for every later line.
+        expectedSeq = (Number.isInteger(seq) ? (seq as number) : expectedSeq) + 1
+        head = hash as string
       }
-      if (actual !== event.hash)
-        findings.add({
-          ...at,
-          kind: 'hash_mismatch',
-          message: 'event content does not match its hash (edited)',
-        })
-      const checkpoint = checkpoints.get(event.seq)
-      if (checkpoint && checkpoint.hash !== event.hash) {
-        findings.add({
-          ...at,
-          kind: 'checkpoint_mismatch',
-          message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${event.seq} (history rewritten)`,
-        })
-      }
-      if (checkpoint) checkpoints.delete(event.seq)
-      // Resynchronise on the record as found, so one break is reported once, not for every later line.
-      expectedSeq = (Number.isInteger(event.seq) ? event.seq : expectedSeq) + 1
-      head = event.hash
     }
     if (pendingTorn) {
-      const lastOfLog = f === files.length - 1 && torn
+      const lastOfLog = f === files.length - 1 && !lastTerminated
       findings.add({
         chain,
         file,
@@ -286,15 +297,29 @@ async function verifyChain(
   return { events, lastSeq: expectedSeq - 1 }
 }
 
-async function endsWithNewline(path: string): Promise<boolean> {
-  const handle = await open(path, 'r')
+/**
+ * The slow path: the line parsed as JSON, its hash checked against the line text as written or,
+ * failing that, against the RFC 8785 canonicalization of the parsed event (a re-serialized but
+ * faithful copy still verifies). Undefined when the line is not a JSON object.
+ */
+function parsedLineFields(
+  bytes: Buffer,
+): { seq: unknown; prev: unknown; hash: unknown; hashMatches: boolean } | undefined {
+  const text = bytes.toString('utf8')
+  let event: DecisionEvent
   try {
-    const { size } = await handle.stat()
-    if (size === 0) return true
-    const byte = Buffer.alloc(1)
-    await handle.read(byte, 0, 1, size - 1)
-    return byte[0] === 0x0a
-  } finally {
-    await handle.close()
+    event = JSON.parse(text) as DecisionEvent
+  } catch {
+    return undefined
   }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined
+  let hashMatches = typeof event.hash === 'string' && lineHashMatches(text, event.hash)
+  if (!hashMatches) {
+    try {
+      hashMatches = eventHash(event as unknown as Record<string, unknown>) === event.hash
+    } catch {
+      hashMatches = false
+    }
+  }
+  return { seq: event.seq, prev: event.prev, hash: event.hash, hashMatches }
 }

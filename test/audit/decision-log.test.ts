@@ -4,6 +4,7 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { canonicalEventLine } from '../../src/audit/event-hash.js'
 import {
   DecisionLog,
   type DecisionRecord,
@@ -177,120 +178,139 @@ describe('DecisionLog rotates by time (injected clock, no sleeping)', () => {
   })
 })
 
-describe('verify-log tamper matrix: each kind of tampering is detected and located', () => {
-  const tamper = async (edit: (lines: string[]) => string[] | Promise<string[]>) => {
-    const log = await writeLog(60)
-    const original = await lines(log.files[0]!)
-    await writeFile(log.files[0]!, `${(await edit(original)).join('\n')}\n`)
-    return log
-  }
-  const rehash = (line: string, change: (e: Record<string, unknown>) => void, prev?: string) => {
-    const e = JSON.parse(line)
-    change(e)
-    if (prev) e.prev = prev
-    e.hash = eventHash(e)
-    return JSON.stringify(e)
-  }
+// Each case runs on both verification paths (bytes scanned, or every line parsed) and with forged
+// lines written both ways a forger might: in the log's own canonical form, or re-serialized JSON.
+describe.each([
+  { strict: false, forgery: 'canonical' },
+  { strict: false, forgery: 'json' },
+  { strict: true, forgery: 'canonical' },
+  { strict: true, forgery: 'json' },
+] as const)(
+  'verify-log tamper matrix (strict: $strict, forged lines as $forgery): each kind of tampering is detected and located',
+  ({ strict, forgery }) => {
+    const verify = (dir: string, options: Parameters<typeof verifyLog>[1] = { key: publicKey }) =>
+      verifyLog([dir], { ...options, strict })
+    const findingsAfter = async (dir: string, key = publicKey): Promise<LogFindingKind[]> => {
+      const report = await verify(dir, { key })
+      return [...new Set(report.findings.map((f) => f.kind))].sort()
+    }
+    const tamper = async (edit: (lines: string[]) => string[] | Promise<string[]>) => {
+      const log = await writeLog(60)
+      const original = await lines(log.files[0]!)
+      await writeFile(log.files[0]!, `${(await edit(original)).join('\n')}\n`)
+      return log
+    }
+    const rehash = (line: string, change: (e: Record<string, unknown>) => void, prev?: string) => {
+      const e = JSON.parse(line)
+      change(e)
+      if (prev) e.prev = prev
+      if (forgery === 'canonical') return canonicalEventLine({ ...e, hash: undefined }).line
+      e.hash = eventHash(e)
+      return JSON.stringify(e)
+    }
 
-  it('an edited record (hash no longer matches)', async () => {
-    const { dir } = await tamper((l) =>
-      l.map((line, i) =>
-        i === 20 ? JSON.stringify({ ...JSON.parse(line), result: { allow: true, status: 200 } }) : line,
-      ),
-    )
-    const report = await verifyLog([dir], { key: publicKey })
-    expect(report.findings).toEqual([expect.objectContaining({ kind: 'hash_mismatch', line: 21, seq: 21 })])
-  })
-
-  it('keeps the first maxFindings findings and counts the rest (memory stays bounded)', async () => {
-    // Every line but the first and last replaced by garbage: one finding per line.
-    const { dir } = await tamper((l) =>
-      l.map((line, i) => (i === 0 || i === l.length - 1 ? line : 'garbage')),
-    )
-    const all = await verifyLog([dir], { key: publicKey })
-    const capped = await verifyLog([dir], { key: publicKey, maxFindings: 5 })
-    expect(all.findings.length).toBeGreaterThan(50)
-    expect(all.findingsOmitted).toBe(0)
-    expect(capped.findings).toEqual(all.findings.slice(0, 5))
-    expect(capped.findingsOmitted).toBe(all.findings.length - 5)
-    expect(capped.intact).toBe(false)
-  })
-
-  it('an edited record with its own hash recomputed (breaks the next link and the checkpoint)', async () => {
-    const { dir } = await tamper((l) =>
-      l.map((line, i) => (i === 20 ? rehash(line, (e) => (e.result = { allow: true, status: 201 })) : line)),
-    )
-    expect(await findingsAfter(dir)).toEqual(['chain_break'])
-  })
-
-  it('history rewritten from a record on, every hash recomputed (only the signed checkpoints catch it)', async () => {
-    const { dir } = await tamper((l) => {
-      const out = l.slice(0, 20)
-      let prev = JSON.parse(out.at(-1)!).hash
-      for (const line of l.slice(20)) {
-        const next = rehash(line, (e) => (e.result = { allow: true, status: 201 }), prev)
-        out.push(next)
-        prev = JSON.parse(next).hash
-      }
-      return out
+    it('an edited record (hash no longer matches)', async () => {
+      const { dir } = await tamper((l) =>
+        l.map((line, i) =>
+          i === 20 ? JSON.stringify({ ...JSON.parse(line), result: { allow: true, status: 200 } }) : line,
+        ),
+      )
+      const report = await verify(dir)
+      expect(report.findings).toEqual([expect.objectContaining({ kind: 'hash_mismatch', line: 21, seq: 21 })])
     })
-    expect(await findingsAfter(dir)).toEqual(['checkpoint_mismatch'])
-    // Without the verification key, a full rewrite is undetectable: checkpoints are what make it evident.
-    expect((await verifyLog([dir])).findings.map((f) => f.kind)).toContain('checkpoint_mismatch')
-  })
 
-  it('a deleted record', async () => {
-    const { dir } = await tamper((l) => l.filter((_, i) => i !== 30))
-    expect(await findingsAfter(dir)).toEqual(['sequence_break'])
-  })
+    it('keeps the first maxFindings findings and counts the rest (memory stays bounded)', async () => {
+      // Every line but the first and last replaced by garbage: one finding per line.
+      const { dir } = await tamper((l) =>
+        l.map((line, i) => (i === 0 || i === l.length - 1 ? line : 'garbage')),
+      )
+      const all = await verify(dir)
+      const capped = await verify(dir, { key: publicKey, maxFindings: 5 })
+      expect(all.findings.length).toBeGreaterThan(50)
+      expect(all.findingsOmitted).toBe(0)
+      expect(capped.findings).toEqual(all.findings.slice(0, 5))
+      expect(capped.findingsOmitted).toBe(all.findings.length - 5)
+      expect(capped.intact).toBe(false)
+    })
 
-  it('an inserted record (a duplicate)', async () => {
-    const { dir } = await tamper((l) => [...l.slice(0, 31), l[30]!, ...l.slice(31)])
-    expect(await findingsAfter(dir)).toContain('sequence_break')
-  })
+    it('an edited record with its own hash recomputed (breaks the next link and the checkpoint)', async () => {
+      const { dir } = await tamper((l) =>
+        l.map((line, i) =>
+          i === 20 ? rehash(line, (e) => (e.result = { allow: true, status: 201 })) : line,
+        ),
+      )
+      expect(await findingsAfter(dir)).toEqual(['chain_break'])
+    })
 
-  it('reordered records', async () => {
-    const { dir } = await tamper((l) => [...l.slice(0, 40), l[41]!, l[40]!, ...l.slice(42)])
-    expect(await findingsAfter(dir)).toEqual(['sequence_break'])
-  })
+    it('history rewritten from a record on, every hash recomputed (only the signed checkpoints catch it)', async () => {
+      const { dir } = await tamper((l) => {
+        const out = l.slice(0, 20)
+        let prev = JSON.parse(out.at(-1)!).hash
+        for (const line of l.slice(20)) {
+          const next = rehash(line, (e) => (e.result = { allow: true, status: 201 }), prev)
+          out.push(next)
+          prev = JSON.parse(next).hash
+        }
+        return out
+      })
+      expect(await findingsAfter(dir)).toEqual(['checkpoint_mismatch'])
+      // Without the verification key, a full rewrite is undetectable: checkpoints are what make it evident.
+      expect((await verify(dir, {})).findings.map((f) => f.kind)).toContain('checkpoint_mismatch')
+    })
 
-  it('truncation back past a signed checkpoint', async () => {
-    const log = await tamper((l) => l.slice(0, 45))
-    const signedSeqs = (await lines(log.checkpoints)).map(
-      (jws) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).seq,
-    )
-    const lost = signedSeqs.filter((seq: number) => seq > 45)
-    expect(lost.length).toBeGreaterThanOrEqual(2)
-    const report = await verifyLog([log.dir], { key: publicKey })
-    expect(report.findings.every((f) => f.kind === 'truncated')).toBe(true)
-    expect(report.findings.map((f) => f.seq).sort((a, b) => a! - b!)).toEqual(lost)
-  })
+    it('a deleted record', async () => {
+      const { dir } = await tamper((l) => l.filter((_, i) => i !== 30))
+      expect(await findingsAfter(dir)).toEqual(['sequence_break'])
+    })
 
-  it('a forged checkpoint (signed by another key)', async () => {
-    const log = await writeLog(30)
-    const { CompactSign } = await import('jose')
-    const forged = await new CompactSign(
-      Buffer.from(JSON.stringify({ chain: log.log.chain, seq: 30, hash: 'f'.repeat(64), timestamp: '' })),
-    )
-      .setProtectedHeader({ alg: 'EdDSA' })
-      .sign(other.privateKey)
-    await appendFile(log.checkpoints, `${forged}\n`)
-    expect(await findingsAfter(log.dir)).toEqual(['checkpoint_invalid'])
-  })
+    it('an inserted record (a duplicate)', async () => {
+      const { dir } = await tamper((l) => [...l.slice(0, 31), l[30]!, ...l.slice(31)])
+      expect(await findingsAfter(dir)).toContain('sequence_break')
+    })
 
-  it('a torn last line after a crash is reported, and the chain verifies up to it', async () => {
-    const log = await writeLog(25)
-    await appendFile(log.files[0]!, '{"decision_id":"x","timestamp":"2025-')
-    const report = await verifyLog([log.dir], { key: publicKey })
-    expect(report.findings).toEqual([expect.objectContaining({ kind: 'torn_last_line', line: 26 })])
-    expect(report.chains[0]).toMatchObject({ events: 25, lastSeq: 25 })
-  })
+    it('reordered records', async () => {
+      const { dir } = await tamper((l) => [...l.slice(0, 40), l[41]!, l[40]!, ...l.slice(42)])
+      expect(await findingsAfter(dir)).toEqual(['sequence_break'])
+    })
 
-  it('a malformed line in the middle is tampering, not a torn write', async () => {
-    const { dir } = await tamper((l) => l.map((line, i) => (i === 10 ? line.slice(0, 40) : line)))
-    expect(await findingsAfter(dir)).toContain('malformed_line')
-  })
-})
+    it('truncation back past a signed checkpoint', async () => {
+      const log = await tamper((l) => l.slice(0, 45))
+      const signedSeqs = (await lines(log.checkpoints)).map(
+        (jws) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).seq,
+      )
+      const lost = signedSeqs.filter((seq: number) => seq > 45)
+      expect(lost.length).toBeGreaterThanOrEqual(2)
+      const report = await verify(log.dir)
+      expect(report.findings.every((f) => f.kind === 'truncated')).toBe(true)
+      expect(report.findings.map((f) => f.seq).sort((a, b) => a! - b!)).toEqual(lost)
+    })
+
+    it('a forged checkpoint (signed by another key)', async () => {
+      const log = await writeLog(30)
+      const { CompactSign } = await import('jose')
+      const forged = await new CompactSign(
+        Buffer.from(JSON.stringify({ chain: log.log.chain, seq: 30, hash: 'f'.repeat(64), timestamp: '' })),
+      )
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .sign(other.privateKey)
+      await appendFile(log.checkpoints, `${forged}\n`)
+      expect(await findingsAfter(log.dir)).toEqual(['checkpoint_invalid'])
+    })
+
+    it('a torn last line after a crash is reported, and the chain verifies up to it', async () => {
+      const log = await writeLog(25)
+      await appendFile(log.files[0]!, '{"decision_id":"x","timestamp":"2025-')
+      const report = await verify(log.dir)
+      expect(report.findings).toEqual([expect.objectContaining({ kind: 'torn_last_line', line: 26 })])
+      expect(report.chains[0]).toMatchObject({ events: 25, lastSeq: 25 })
+    })
+
+    it('a malformed line in the middle is tampering, not a torn write', async () => {
+      const { dir } = await tamper((l) => l.map((line, i) => (i === 10 ? line.slice(0, 40) : line)))
+      expect(await findingsAfter(dir)).toContain('malformed_line')
+    })
+  },
+)
 
 describe('crash: kill -9 the writer in sync mode', () => {
   it('every acknowledged decision is on disk and the chain verifies up to the torn line', async () => {

@@ -83,6 +83,10 @@ await phase('verify-log (hashes, chain, checkpoints), streamed', async () => {
   const report = await verifyLog([logDir], { key: publicKey })
   if (!report.intact) throw new Error(`bench log not intact: ${report.findings[0]?.message}`)
 })
+await phase('verify-log --strict (every line also parsed as JSON), streamed', async () => {
+  const report = await verifyLog([logDir], { key: publicKey, strict: true })
+  if (!report.intact) throw new Error(`bench log not intact: ${report.findings[0]?.message}`)
+})
 await phase('replay against the recorded bundle, streamed, one core', async () => {
   const report = await replayLog([logDir], { bundleStore: store })
   if (report.same !== events) throw new Error(`replay reproduced ${report.same}/${events}`)
