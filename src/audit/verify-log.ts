@@ -229,38 +229,44 @@ async function verifyChain(
           pendingTorn = undefined
         }
         const written = strict ? undefined : writtenLineFields(bytes)
-        const fields = written ? { ...written, hashMatches: true } : parsedLineFields(bytes)
+        const fields = written ?? parsedLineFields(bytes)
         if (!fields) {
           // Only the very last line of a file may be torn by a crash; decided after the loop.
           pendingTorn = { line: lineNo }
           continue
         }
         events++
-        const { seq, prev, hash, hashMatches } = fields
-        const at = { chain, file, line: lineNo, seq: Number.isInteger(seq) ? (seq as number) : undefined }
+        const { seq, prev, hash } = fields
+        const hashMatches = written !== undefined || (fields as ParsedLineFields).hashMatches
+        const at = (): Pick<LogFinding, 'chain' | 'file' | 'line' | 'seq'> => ({
+          chain,
+          file,
+          line: lineNo,
+          seq: Number.isInteger(seq) ? (seq as number) : undefined,
+        })
         if (seq !== expectedSeq) {
           findings.add({
-            ...at,
+            ...at(),
             kind: 'sequence_break',
             message: `expected seq ${expectedSeq}, found ${seq} (a record deleted, inserted or reordered)`,
           })
         } else if (prev !== head) {
           findings.add({
-            ...at,
+            ...at(),
             kind: 'chain_break',
             message: 'prev does not name the previous event (a record inserted or replaced)',
           })
         }
         if (!hashMatches)
           findings.add({
-            ...at,
+            ...at(),
             kind: 'hash_mismatch',
             message: 'event content does not match its hash (edited)',
           })
         const checkpoint = checkpoints.get(seq as number)
         if (checkpoint && checkpoint.hash !== hash) {
           findings.add({
-            ...at,
+            ...at(),
             kind: 'checkpoint_mismatch',
             message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${seq} (history rewritten)`,
           })
@@ -297,14 +303,20 @@ async function verifyChain(
   return { events, lastSeq: expectedSeq - 1 }
 }
 
+/** The chain fields of a parsed line: as found, of any type. */
+interface ParsedLineFields {
+  seq: unknown
+  prev: unknown
+  hash: unknown
+  hashMatches: boolean
+}
+
 /**
  * The slow path: the line parsed as JSON, its hash checked against the line text as written or,
  * failing that, against the RFC 8785 canonicalization of the parsed event (a re-serialized but
  * faithful copy still verifies). Undefined when the line is not a JSON object.
  */
-function parsedLineFields(
-  bytes: Buffer,
-): { seq: unknown; prev: unknown; hash: unknown; hashMatches: boolean } | undefined {
+function parsedLineFields(bytes: Buffer): ParsedLineFields | undefined {
   const text = bytes.toString('utf8')
   let event: DecisionEvent
   try {

@@ -54,8 +54,7 @@ export function writtenLineFields(line: Buffer): ChainFields | undefined {
   try {
     actual = digest('sha256', line.subarray(0, at + 1), 'hex')
     if (actual !== hash) return undefined
-    const fields = topLevelSeqAndPrev(line, at + 1)
-    return fields && { ...fields, hash }
+    return topLevelChainFields(line, at + 1, hash)
   } finally {
     line[at] = COMMA
   }
@@ -68,7 +67,7 @@ export function writtenLineFields(line: Buffer): ChainFields | undefined {
  * level followed by `:`; a quote is a string's edge unless an odd run of backslashes precedes it.
  * The last occurrence of a key wins, as with `JSON.parse`. Undefined when unsure.
  */
-function topLevelSeqAndPrev(line: Buffer, end: number): { seq: number; prev: string } | undefined {
+function topLevelChainFields(line: Buffer, end: number, hash: string): ChainFields | undefined {
   let depth = 1
   // Where the value of the member being scanned ends: the next top-level `,` or the closing `}`.
   let valueEnd = end - 1
@@ -103,7 +102,7 @@ function topLevelSeqAndPrev(line: Buffer, end: number): { seq: number; prev: str
           prev = hexDigest(line, i + 2, valueEnd)
           if (prev === undefined) return undefined
         }
-        if (seq !== 0 && prev !== undefined) return { seq, prev }
+        if (seq !== 0 && prev !== undefined) return { seq, prev, hash }
       }
       i = open
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
