@@ -7,6 +7,7 @@ import { PolicyEngine } from '../engine/policy-engine.js'
 import { toMcpPolicyError } from '../errors.js'
 import { type DecisionEvent, REJECTED_PATH } from './decision-event.js'
 import { eventHash } from './event-hash.js'
+import { inputValueRange } from './event-line-input.js'
 import { readLines } from './read-lines.js'
 
 /** Options for {@link replayLog}. */
@@ -148,8 +149,17 @@ export async function replayLog(
     for await (const { text, end } of readLines(file)) {
       line++
       let event: DecisionEvent
+      // The input document stays JSON text for the engine; the rest of the line is parsed.
+      let inputJson: string | undefined
       try {
-        event = JSON.parse(text) as DecisionEvent
+        const range = inputValueRange(text)
+        if (range) {
+          event = JSON.parse(`${text.slice(0, range.start)}null${text.slice(range.end)}`) as DecisionEvent
+          inputJson = text.slice(range.start, range.end)
+          if (event.path !== 'mcp/decision') event.input = JSON.parse(inputJson)
+        } else {
+          event = JSON.parse(text) as DecisionEvent
+        }
       } catch {
         continue // torn or malformed lines are verify-log's to report
       }
@@ -175,11 +185,12 @@ export async function replayLog(
         report.missingBundles[digest] = (report.missingBundles[digest] ?? 0) + 1
         continue
       }
-      const replayed = evaluate(engine, event, candidate !== undefined)
+      const replayed = evaluate(engine, event, candidate !== undefined, inputJson)
       if (sameJson(replayed, event.result)) {
         report.same++
         continue
       }
+      if (inputJson !== undefined) event.input = parseOr(inputJson, {})
       const difference = describeDifference(event, file, line, replayed)
       report.differing++
       report.changes[difference.change]++
@@ -193,19 +204,39 @@ export async function replayLog(
   return report
 }
 
-function evaluate(engine: PolicyEngine, event: DecisionEvent, whatIf: boolean): unknown {
+/**
+ * Re-evaluates one event. `inputJson` is the recorded input's text when the line was split (only
+ * for `mcp/decision`; other paths get `event.input` parsed).
+ */
+function evaluate(
+  engine: PolicyEngine,
+  event: DecisionEvent,
+  whatIf: boolean,
+  inputJson: string | undefined,
+): unknown {
   // What-if may reach builtins the recorded policy never called: compute those fresh.
   const options = {
     replay: event.nd_builtin_cache ?? {},
     onReplayMiss: whatIf ? ('compute' as const) : ('fail' as const),
   }
-  if (event.path === 'mcp/decision') return engine.decide(event.input, options).decision
+  if (event.path === 'mcp/decision')
+    return (
+      inputJson === undefined ? engine.decide(event.input, options) : engine.decideJson(inputJson, options)
+    ).decision
   if (event.path === 'mcp/response') return engine.judgeResponse(event.input, options).judgement
   try {
     return engine.evaluate(event.path, event.input, options).result
   } catch (err) {
     const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
     return { error: error.code, message: error.message }
+  }
+}
+
+function parseOr(json: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(json)
+  } catch {
+    return fallback
   }
 }
 
