@@ -23,19 +23,27 @@ export interface LineBatch {
  * (verify-log) and would only pay to decode text they never look at.
  */
 export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> {
-  let rest: Buffer | undefined
+  // The pieces of a line no newline has ended yet: joined once, when it ends, so a line longer
+  // than a read costs its length, not its length times the number of reads.
+  let pending: Buffer[] = []
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    const data = rest ? Buffer.concat([rest, chunk]) : chunk
-    const lines: Buffer[] = []
-    let start = 0
-    for (let end = data.indexOf(0x0a, start); end >= 0; end = data.indexOf(0x0a, start)) {
-      lines.push(data.subarray(start, end))
+    let end = chunk.indexOf(0x0a)
+    if (end < 0) {
+      pending.push(chunk)
+      continue
+    }
+    const first = chunk.subarray(0, end)
+    const lines: Buffer[] = [pending.length > 0 ? Buffer.concat([...pending, first]) : first]
+    pending = []
+    let start = end + 1
+    for (end = chunk.indexOf(0x0a, start); end >= 0; end = chunk.indexOf(0x0a, start)) {
+      lines.push(chunk.subarray(start, end))
       start = end + 1
     }
-    rest = start < data.length ? data.subarray(start) : undefined
-    if (lines.length > 0) yield { lines, terminated: true }
+    if (start < chunk.length) pending.push(chunk.subarray(start))
+    yield { lines, terminated: true }
   }
-  if (rest) yield { lines: [rest], terminated: false }
+  if (pending.length > 0) yield { lines: [Buffer.concat(pending)], terminated: false }
 }
 
 /**

@@ -3,13 +3,14 @@ import { basename, join } from 'node:path'
 import { type CryptoKey, compactVerify, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import type { CheckpointPayload, DecisionEvent } from './decision-event.js'
-import { eventHash, genesisHash, lineHashMatches } from './event-hash.js'
+import { eventHash, genesisHash } from './event-hash.js'
 import { readLineBatches } from './read-lines.js'
-import { writtenLineFields } from './written-line.js'
+import { writtenLineFields, writtenLineHash } from './written-line.js'
 
 /** Kinds of evidence {@link verifyLog} reports. */
 export type LogFindingKind =
   | 'hash_mismatch'
+  | 'not_as_written'
   | 'sequence_break'
   | 'chain_break'
   | 'malformed_line'
@@ -60,6 +61,22 @@ class FindingSink {
     if (this.list.length < this.max) this.list.push(finding)
     else this.omitted++
   }
+
+  addAll(other: FindingSink): void {
+    for (const finding of other.list) this.add(finding)
+    this.omitted += other.omitted
+  }
+
+  get empty(): boolean {
+    return this.list.length === 0 && this.omitted === 0
+  }
+}
+
+/** The highest sequence number a checkpoint names (0 for none). */
+function lastSeq(checkpoints: Map<number, unknown>): number {
+  let last = 0
+  for (const seq of checkpoints.keys()) if (seq > last) last = seq
+  return last
 }
 
 /** Options for {@link verifyLog}. */
@@ -69,9 +86,10 @@ export interface VerifyLogOptions {
   /** Findings kept in the report (default 10,000); the rest are counted in `findingsOmitted`. */
   maxFindings?: number
   /**
-   * Also parse every line as JSON. By default a line exactly as the log wrote it is checked from
-   * its bytes (its hash, and the `seq` and `prev` read by a scan): the same chain, hash and
-   * checkpoint checks, about twice as fast; only lines in another form are parsed.
+   * Parse every line as JSON. By default, with a `key`, lines up to the last verified checkpoint
+   * are checked from their bytes (the hash, and `seq` and `prev` read by a scan), about twice as
+   * fast; the findings are the same, since any finding makes the chain be verified again with every
+   * line parsed.
    */
   strict?: boolean
 }
@@ -101,19 +119,37 @@ export async function verifyLog(
   const summaries: LogVerification['chains'] = []
   for (const [chain, { files, checkpointFile }] of chains) {
     const checkpoints = await readCheckpoints(chain, checkpointFile, options.key, findings)
-    // Counted before the chain is walked: verifyChain removes each checkpoint it reaches.
-    const checkpointCount = checkpoints.size
-    const summary = await verifyChain(chain, files, checkpoints, findings, options.strict ?? false)
+    // Lines are read from their bytes only where a verified signature pins those bytes: up to the
+    // last checkpoint, every line must be the writer's own (each hash names the line before), and
+    // on the writer's lines the scan and JSON.parse agree. Lines after it are parsed whole, so a
+    // forged tail is read as any JSON reader would read it.
+    const pinnedUntil = options.key && !options.strict ? lastSeq(checkpoints) : 0
+    const walk = async (sink: FindingSink, until: number) => {
+      try {
+        return await verifyChain(chain, files, new Map(checkpoints), sink, until)
+      } catch (err) {
+        throw toMcpPolicyError(err, 'ERR_LOG_READ_FAILED', `cannot read the files of chain ${chain}`)
+      }
+    }
+    let chainFindings = new FindingSink(findings.max)
+    let summary = await walk(chainFindings, pinnedUntil)
+    if (pinnedUntil > 0 && !chainFindings.empty) {
+      // Something is wrong: report exactly what parsing every line finds (where a forged line
+      // sits, whether it is JSON), as --strict would.
+      chainFindings = new FindingSink(findings.max)
+      summary = await walk(chainFindings, 0)
+    }
+    findings.addAll(chainFindings)
     summaries.push({
       ...summary,
       chain,
       files: files.length,
-      checkpoints: checkpointCount,
+      checkpoints: checkpoints.size,
       checkpointsVerified: Boolean(options.key),
     })
   }
   return {
-    intact: findings.list.length === 0 && findings.omitted === 0,
+    intact: findings.empty,
     findings: findings.list,
     findingsOmitted: findings.omitted,
     chains: summaries,
@@ -204,7 +240,7 @@ async function verifyChain(
   files: { path: string }[],
   checkpoints: Map<number, { hash: string; line: number }>,
   findings: FindingSink,
-  strict: boolean,
+  pinnedUntil: number,
 ): Promise<{ events: number; lastSeq: number }> {
   let expectedSeq = 1
   let head = genesisHash(chain)
@@ -228,7 +264,7 @@ async function verifyChain(
           })
           pendingTorn = undefined
         }
-        const written = strict ? undefined : writtenLineFields(bytes)
+        const written = expectedSeq <= pinnedUntil ? writtenLineFields(bytes) : undefined
         const fields = written ?? parsedLineFields(bytes)
         if (!fields) {
           // Only the very last line of a file may be torn by a crash; decided after the loop.
@@ -237,7 +273,7 @@ async function verifyChain(
         }
         events++
         const { seq, prev, hash } = fields
-        const hashMatches = written !== undefined || (fields as ParsedLineFields).hashMatches
+        const match = written ? 'bytes' : (fields as ParsedLineFields).match
         const at = (): Pick<LogFinding, 'chain' | 'file' | 'line' | 'seq'> => ({
           chain,
           file,
@@ -257,11 +293,18 @@ async function verifyChain(
             message: 'prev does not name the previous event (a record inserted or replaced)',
           })
         }
-        if (!hashMatches)
+        if (match === 'none')
           findings.add({
             ...at(),
             kind: 'hash_mismatch',
             message: 'event content does not match its hash (edited)',
+          })
+        else if (match === 'content')
+          findings.add({
+            ...at(),
+            kind: 'not_as_written',
+            message:
+              'the line is not the text the log wrote: only its re-canonicalized content matches the hash (reformatted, reordered or duplicate keys, which readers may resolve differently)',
           })
         const checkpoint = checkpoints.get(seq as number)
         if (checkpoint && checkpoint.hash !== hash) {
@@ -308,13 +351,18 @@ interface ParsedLineFields {
   seq: unknown
   prev: unknown
   hash: unknown
-  hashMatches: boolean
+  /**
+   * `bytes`: the line is the text that was hashed (as the log writes it). `content`: only the RFC
+   * 8785 canonicalization of the parsed event hashes right. `none`: nothing does.
+   */
+  match: 'bytes' | 'content' | 'none'
 }
 
 /**
- * The slow path: the line parsed as JSON, its hash checked against the line text as written or,
- * failing that, against the RFC 8785 canonicalization of the parsed event (a re-serialized but
- * faithful copy still verifies). Undefined when the line is not a JSON object.
+ * The slow path: the line parsed as JSON, its hash checked against the line text as written and,
+ * failing that, against the RFC 8785 canonicalization of the parsed event — which tells an edited
+ * event from one whose content is intact but whose text is not what the log wrote. Undefined when
+ * the line is not a JSON object.
  */
 function parsedLineFields(bytes: Buffer): ParsedLineFields | undefined {
   const text = bytes.toString('utf8')
@@ -325,13 +373,14 @@ function parsedLineFields(bytes: Buffer): ParsedLineFields | undefined {
     return undefined
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined
-  let hashMatches = typeof event.hash === 'string' && lineHashMatches(text, event.hash)
-  if (!hashMatches) {
+  let match: ParsedLineFields['match'] = 'none'
+  if (typeof event.hash === 'string' && writtenLineHash(bytes) === event.hash) match = 'bytes'
+  else {
     try {
-      hashMatches = eventHash(event as unknown as Record<string, unknown>) === event.hash
+      if (eventHash(event as unknown as Record<string, unknown>) === event.hash) match = 'content'
     } catch {
-      hashMatches = false
+      // not canonicalizable: no match
     }
   }
-  return { seq: event.seq, prev: event.prev, hash: event.hash, hashMatches }
+  return { seq: event.seq, prev: event.prev, hash: event.hash, match }
 }

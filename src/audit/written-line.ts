@@ -26,22 +26,28 @@ const SUFFIX_LENGTH = SUFFIX_HEAD.length + 64 + 2
  * The fast path of verify-log, for a line exactly as `DecisionLog` writes it: the RFC 8785
  * canonical text of the event without `hash`, with `,"hash":"<hex>"}` in place of its closing
  * brace. When the bytes before the suffix (closed again) hash to that hex, the top-level `seq` and
- * `prev` are read from the bytes by a short scan back from the end, without building the event:
- * verification would otherwise spend twice as long in `JSON.parse` on an input document it never
- * looks at.
+ * `prev` are read by a short scan back from the end, without building the event: verification
+ * would otherwise spend twice as long in `JSON.parse` on an input document it never looks at.
  *
- * Returns undefined whenever the line is not in that form — no suffix, a hash that does not match,
- * `seq` not a plain positive integer, `prev` not 64 lowercase hex digits, either missing. The caller
- * then parses the line and re-canonicalizes it (the slow path), so this can only ever make
- * verification faster, never accept a line the slow path would reject for its hash or its chain.
- *
- * What the scan does not check is the JSON grammar of the rest of the line (a line whose hash a
- * forger recomputed may be malformed and still pass here): the hash chain and the signed
- * checkpoints are what make a forged line detectable, and they are checked the same way on both
- * paths.
- * `verifyLog({ strict: true })` parses every line as well.
+ * Undefined when the line is not in that form (no suffix, a hash that does not match, `seq` not a
+ * plain positive integer, `prev` not 64 lowercase hex digits, either missing); the caller then
+ * parses the line. On every line the log writes the scan reads what `JSON.parse` reads (a property
+ * test holds it to that). It does not check the JSON grammar of the rest of the line, so a forger
+ * who recomputes hashes can make it read something else: verify-log therefore uses it only for
+ * lines a verified checkpoint pins (each hash names the line before, up to a signed one, so those
+ * bytes are the writer's), and parses every line once anything is found.
  */
 export function writtenLineFields(line: Buffer): ChainFields | undefined {
+  const hash = writtenLineHash(line)
+  return hash === undefined ? undefined : topLevelChainFields(line, line.length - SUFFIX_LENGTH + 1, hash)
+}
+
+/**
+ * The hash a line carries when it is exactly the text the log wrote: the canonical event followed
+ * by `,"hash":"<hex>"}`, where the bytes before the suffix (closed with `}`) hash to that hex.
+ * Undefined otherwise. Reads the bytes as they are on disk, not a decoding of them.
+ */
+export function writtenLineHash(line: Buffer): string | undefined {
   const length = line.length
   if (length < SUFFIX_LENGTH + 2 || line[length - 1] !== CLOSE_BRACE || line[length - 2] !== QUOTE)
     return undefined
@@ -49,13 +55,11 @@ export function writtenLineFields(line: Buffer): ChainFields | undefined {
   for (let i = 0; i < SUFFIX_HEAD.length; i++) if (line[at + i] !== SUFFIX_HEAD[i]) return undefined
   const hash = line.toString('latin1', at + SUFFIX_HEAD.length, length - 2)
   // The hashed text is the line up to the suffix, closed with `}`. The brace is written over the
-  // suffix's comma for the call and put back, so the hash reads the line where it lies, no copy.
+  // suffix's comma for the call and put back (synchronously), so the hash reads the line where it
+  // lies, without a copy.
   line[at] = CLOSE_BRACE
-  let actual: string
   try {
-    actual = digest('sha256', line.subarray(0, at + 1), 'hex')
-    if (actual !== hash) return undefined
-    return topLevelChainFields(line, at + 1, hash)
+    return digest('sha256', line.subarray(0, at + 1), 'hex') === hash ? hash : undefined
   } finally {
     line[at] = COMMA
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -303,6 +303,65 @@ describe.each([
       const report = await verify(log.dir)
       expect(report.findings).toEqual([expect.objectContaining({ kind: 'torn_last_line', line: 26 })])
       expect(report.chains[0]).toMatchObject({ events: 25, lastSeq: 25 })
+    })
+
+    it('a line whose content hashes right only after re-serialization (a duplicate key a first-wins reader would take)', async () => {
+      const { dir } = await tamper((l) =>
+        l.map((line, i) => (i === 4 ? line.replace('{', '{"result":{"allow":"FORGED"},') : line)),
+      )
+      expect(await findingsAfter(dir)).toEqual(['not_as_written'])
+    })
+
+    it('a byte changed to one that decodes the same (invalid UTF-8 for U+FFFD)', async () => {
+      const log = await writeLog(25)
+      const bytes = await readFile(log.files[0]!)
+      const lineStarts = [0, ...[...bytes.entries()].filter(([, b]) => b === 0x0a).map(([i]) => i + 1)]
+      // A U+FFFD in an argument, written by the log as EF BF BD; then only its first byte kept as 0xFF.
+      const edited = Buffer.concat([
+        bytes.subarray(0, lineStarts[3]!),
+        Buffer.from(
+          bytes
+            .subarray(lineStarts[3]!, lineStarts[4]! - 1)
+            .toString()
+            .replace('"n":3', '"n":"\ufffd"'),
+        ),
+        bytes.subarray(lineStarts[4]! - 1),
+      ])
+      await writeFile(log.files[0]!, edited)
+      expect((await verify(log.dir)).intact).toBe(false)
+    })
+
+    it('a forged last line after the last checkpoint, in a form a byte scan would misread', async () => {
+      const log = await writeLog(25)
+      const last = JSON.parse((await lines(log.files[0]!)).at(-1)!)
+      // `"seq" :99` (a space before the colon) and `"s\u0065q"` are the seq JSON.parse reads.
+      for (const trick of ['"seq" :99', '"s\\u0065q":99']) {
+        const body = `${canonicalEventLine({ ...last, seq: 26, prev: last.hash, hash: undefined }).line.split(',"hash":')[0]!},${trick}`
+        const hash = createHash('sha256').update(`${body}}`).digest('hex')
+        await writeFile(
+          log.files[0]!,
+          `${(await lines(log.files[0]!)).slice(0, 25).join('\n')}\n${body},"hash":"${hash}"}\n`,
+        )
+        const report = await verify(log.dir)
+        expect(report.findings).toEqual([
+          expect.objectContaining({ kind: 'sequence_break', line: 26, seq: 99 }),
+        ])
+      }
+    })
+
+    it('a forged line with its hash recomputed inside the signed region is located as a full parse locates it', async () => {
+      const { dir } = await tamper((l) =>
+        l.map((line, i) => {
+          if (i !== 14) return line
+          const body = `GARBAGE ]]]} ${line.slice(line.indexOf(',"prev"'), line.indexOf(',"hash":'))}`
+          return `${body},"hash":"${createHash('sha256').update(`${body}}`).digest('hex')}"}`
+        }),
+      )
+      const report = await verify(dir)
+      expect(report.findings.map((f) => [f.kind, f.line])).toEqual(
+        (await verifyLog([dir], { key: publicKey, strict: true })).findings.map((f) => [f.kind, f.line]),
+      )
+      expect(report.findings[0]).toMatchObject({ kind: 'malformed_line', line: 15 })
     })
 
     it('a malformed line in the middle is tampering, not a torn write', async () => {
