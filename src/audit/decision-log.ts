@@ -46,10 +46,9 @@ export interface DecisionLogOptions {
 }
 
 interface Pending {
-  seq: number
-  hash: string
+  event: DecisionEvent
   line: string
-  resolve: () => void
+  resolve: (event: DecisionEvent) => void
   reject: (err: unknown) => void
 }
 
@@ -165,28 +164,28 @@ export class DecisionLog {
       seq: this.#seq + 1,
       prev: this.#head,
     }
-    let event: DecisionEvent
-    let line: string
+    let serialized: { line: string; hash: string }
     try {
-      const serialized = canonicalEventLine(unhashed)
-      event = { ...unhashed, hash: serialized.hash }
-      line = `${serialized.line}\n`
+      serialized = canonicalEventLine(unhashed)
     } catch (err) {
       return Promise.reject(
         toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED', 'decision cannot be serialized for the log'),
       )
     }
+    // The event object becomes the returned record: no copy of it per append.
+    const event = unhashed as typeof unhashed & { hash: string }
+    event.hash = serialized.hash
     this.#seq = event.seq
     this.#head = event.hash
-    const durable = new Promise<void>((resolve, reject) =>
-      this.#queue.push({ seq: event.seq, hash: event.hash, line, resolve, reject }),
+    const durable = new Promise<DecisionEvent>((resolve, reject) =>
+      this.#queue.push({ event, line: serialized.line, resolve, reject }),
     )
     this.#schedule()
     if (this.#options.durability === 'async') {
       durable.catch(() => {})
       return Promise.resolve(event)
     }
-    return durable.then(() => event)
+    return durable
   }
 
   /** Writes and fsyncs everything appended so far (and signs a checkpoint of the head). */
@@ -225,13 +224,10 @@ export class DecisionLog {
           this.#options.durability === 'sync' ? 1 : this.#options.batchMaxEvents,
         )
         try {
-          await this.#write(
-            batch.map((p) => p.line).join(''),
-            forceSync || this.#options.durability !== 'async',
-          )
-          const last = batch.at(-1)!
+          await this.#write(encodeLines(batch), forceSync || this.#options.durability !== 'async')
+          const last = batch.at(-1)!.event
           this.#written = { seq: last.seq, hash: last.hash }
-          for (const p of batch) p.resolve()
+          for (const p of batch) p.resolve(p.event)
         } catch (err) {
           // A failed write poisons the chain: later events would point at a record that is not on disk.
           this.#failed = err
@@ -246,8 +242,7 @@ export class DecisionLog {
     }
   }
 
-  async #write(text: string, fsync: boolean): Promise<void> {
-    const bytes = Buffer.from(text, 'utf8')
+  async #write(bytes: Buffer, fsync: boolean): Promise<void> {
     const every = this.#options.rotateEveryMs
     const period = every ? Math.floor(this.#options.now() / every) : 0
     if (
@@ -296,6 +291,22 @@ export class DecisionLog {
     this.#lastCheckpointSeq = payload.seq
     this.#lastCheckpointAt = this.#options.now()
   }
+}
+
+/**
+ * A batch's lines as UTF-8, each followed by a newline, encoded straight into one buffer of the
+ * exact size: one copy of each line, instead of joining the strings and encoding the join.
+ */
+function encodeLines(batch: readonly Pending[]): Buffer {
+  let size = 0
+  for (const p of batch) size += Buffer.byteLength(p.line, 'utf8') + 1
+  const bytes = Buffer.allocUnsafe(size)
+  let length = 0
+  for (const p of batch) {
+    length += bytes.write(p.line, length, 'utf8')
+    bytes[length++] = 0x0a
+  }
+  return bytes
 }
 
 /** The file holding events `fileIndex` of a chain: `decisions-<chain>-<000001>.jsonl`. */
