@@ -5,17 +5,21 @@
  * Not a test. `BENCH_LOG_EVENTS` sets the log size (default 1,000,000).
  */
 
+import { execFile } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
 import { erasePointers } from '../../src/audit/erase-pointers.js'
-import { buildBundle, DecisionLog, LogShipper, PolicyEngine, replayLog, verifyLog } from '../../src/index.js'
+import { buildBundle, DecisionLog, LogShipper, PolicyEngine } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 
+const run = promisify(execFile)
 const events = Number(process.env.BENCH_LOG_EVENTS ?? 1_000_000)
 const root = packageRoot()
 const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-bench-'))
@@ -79,18 +83,23 @@ await phase('append, batch mode (group commit, fsync per batch, checkpoint every
   await Promise.all(inflight)
   await log.close()
 })
-await phase('verify-log (hashes, chain, checkpoints), streamed', async () => {
-  const report = await verifyLog([logDir], { key: publicKey })
-  if (!report.intact) throw new Error(`bench log not intact: ${report.findings[0]?.message}`)
-})
-await phase('verify-log --strict (every line also parsed as JSON), streamed', async () => {
-  const report = await verifyLog([logDir], { key: publicKey, strict: true })
-  if (!report.intact) throw new Error(`bench log not intact: ${report.findings[0]?.message}`)
-})
-await phase('replay against the recorded bundle, streamed, one core', async () => {
-  const report = await replayLog([logDir], { bundleStore: store })
-  if (report.same !== events) throw new Error(`replay reproduced ${report.same}/${events}`)
-})
+// The read side runs as its users run it: a fresh process per phase (see log-reader-phase.ts).
+const keyFile = join(dir, 'checkpoint-key.pem')
+await writeFile(keyFile, publicKey.export({ type: 'spki', format: 'pem' }))
+async function readerPhase(name: string, kind: 'verify' | 'verify-strict' | 'replay') {
+  const child = fileURLToPath(new URL('./log-reader-phase.js', import.meta.url))
+  const { stdout } = await run(process.execPath, [child, kind, logDir, keyFile, store], {
+    maxBuffer: 1024 * 1024,
+  })
+  const result = JSON.parse(stdout) as { events: number; seconds: number; maxRssMiB: number }
+  if (result.events !== events) throw new Error(`${kind} read ${result.events}/${events} events`)
+  rows.push(
+    `| ${name} | ${Math.round(events / result.seconds).toLocaleString('en-US')} | ${result.seconds.toFixed(1)} | ${result.maxRssMiB.toFixed(0)} |`,
+  )
+}
+await readerPhase('verify-log (hashes, chain, checkpoints), streamed, new process', 'verify')
+await readerPhase('verify-log --strict (every line also parsed as JSON), new process', 'verify-strict')
+await readerPhase('replay against the recorded bundle, streamed, one core, new process', 'replay')
 await phase('ship to a loopback collector (gzip JSON arrays of 1,000, collector in-process)', async () => {
   // The collector gunzips and counts in this same process: the number is a floor for the shipper.
   let received = 0
