@@ -47,6 +47,9 @@ export interface DecisionLogOptions {
 
 interface Pending {
   event: DecisionEvent
+  /** The chain position, copied: in `async` mode the caller holds `event` before it is written. */
+  seq: number
+  hash: string
   line: string
   resolve: (event: DecisionEvent) => void
   reject: (err: unknown) => void
@@ -91,7 +94,8 @@ export class DecisionLog {
   private constructor(options: DecisionLogOptions, chain: string) {
     this.chain = chain
     this.#head = genesisHash(chain)
-    this.#labels = { ...options.labels, chain }
+    // Shared by every event returned: frozen, so a caller cannot change the labels of later events.
+    this.#labels = Object.freeze({ ...options.labels, chain })
     this.#options = {
       dir: options.dir,
       durability: options.durability ?? 'batch',
@@ -178,7 +182,7 @@ export class DecisionLog {
     this.#seq = event.seq
     this.#head = event.hash
     const durable = new Promise<DecisionEvent>((resolve, reject) =>
-      this.#queue.push({ event, line: serialized.line, resolve, reject }),
+      this.#queue.push({ event, seq: event.seq, hash: event.hash, line: serialized.line, resolve, reject }),
     )
     this.#schedule()
     if (this.#options.durability === 'async') {
@@ -225,7 +229,7 @@ export class DecisionLog {
         )
         try {
           await this.#write(encodeLines(batch), forceSync || this.#options.durability !== 'async')
-          const last = batch.at(-1)!.event
+          const last = batch.at(-1)!
           this.#written = { seq: last.seq, hash: last.hash }
           for (const p of batch) p.resolve(p.event)
         } catch (err) {

@@ -18,13 +18,13 @@ export interface ValueRange {
 /**
  * Finds the value of the top-level `input` member of an event line by a forward scan that follows
  * strings and nesting. Replay hands that text to the engine as it is (the engine parses JSON
- * itself) and parses only the rest of the line: parsing a 1.4 KB input document into objects and
- * serializing it back cost replay about 11 µs of every event.
+ * itself) instead of serializing the parsed input back to text.
  *
  * Undefined when the line is not one balanced object with a top-level `input`; the caller then
- * parses the whole line. As with `JSON.parse`, the last of duplicate keys wins. The scan checks
- * nesting and strings, not the JSON grammar inside the value: the engine parses that and fails
- * closed on text that is not JSON.
+ * parses the whole line. Of duplicate `input` keys the last wins, as with `JSON.parse`; a key
+ * spelled with escapes (`"\u0069nput"`) is not seen, so the caller must check that the rest of the
+ * line has no other `input`. The scan checks nesting and strings, not the JSON grammar inside the
+ * value: the caller parses it too.
  */
 export function inputValueRange(text: string): ValueRange | undefined {
   if (text.charCodeAt(0) !== OPEN_BRACE) return undefined

@@ -148,21 +148,9 @@ export async function replayLog(
     const before = bytes.done
     for await (const { text, end } of readLines(file)) {
       line++
-      let event: DecisionEvent
-      // The input document stays JSON text for the engine; the rest of the line is parsed.
-      let inputJson: string | undefined
-      try {
-        const range = inputValueRange(text)
-        if (range) {
-          event = JSON.parse(`${text.slice(0, range.start)}null${text.slice(range.end)}`) as DecisionEvent
-          inputJson = text.slice(range.start, range.end)
-          if (event.path !== 'mcp/decision') event.input = JSON.parse(inputJson)
-        } else {
-          event = JSON.parse(text) as DecisionEvent
-        }
-      } catch {
-        continue // torn or malformed lines are verify-log's to report
-      }
+      const parsed = parseEventLine(text)
+      if (!parsed) continue // torn or malformed lines are verify-log's to report
+      const { event, inputJson } = parsed
       report.events++
       if (options.onProgress && report.events % 1000 === 0) {
         bytes.done = Math.min(before + end, bytes.total)
@@ -190,7 +178,6 @@ export async function replayLog(
         report.same++
         continue
       }
-      if (inputJson !== undefined) event.input = parseOr(inputJson, {})
       const difference = describeDifference(event, file, line, replayed)
       report.differing++
       report.changes[difference.change]++
@@ -205,8 +192,8 @@ export async function replayLog(
 }
 
 /**
- * Re-evaluates one event. `inputJson` is the recorded input's text when the line was split (only
- * for `mcp/decision`; other paths get `event.input` parsed).
+ * Re-evaluates one event. `inputJson`, when the line was split, is the recorded input's text, known
+ * to be JSON (it was parsed into `event.input`); `mcp/decision` evaluates it without serializing.
  */
 function evaluate(
   engine: PolicyEngine,
@@ -232,11 +219,33 @@ function evaluate(
   }
 }
 
-function parseOr(json: string, fallback: unknown): unknown {
+/**
+ * Parses an event line. Where the scan finds the top-level input, the rest of the line and the
+ * input are parsed apart, and the input's text is returned too: the engine evaluates that text
+ * without serializing the input back (it is known to be JSON, since it was parsed here; the engine
+ * would evaluate text that is not JSON as if there were no input). Undefined when the line is not
+ * JSON.
+ */
+function parseEventLine(text: string): { event: DecisionEvent; inputJson?: string } | undefined {
+  const range = inputValueRange(text)
+  if (range) {
+    try {
+      const event = JSON.parse(`${text.slice(0, range.start)}null${text.slice(range.end)}`) as DecisionEvent
+      // Another `input` in the rest (an escaped key the scan does not read) is the one JSON.parse
+      // keeps: then the line is parsed whole.
+      if (event.input === null) {
+        const inputJson = text.slice(range.start, range.end)
+        event.input = JSON.parse(inputJson)
+        return { event, inputJson }
+      }
+    } catch {
+      // not JSON in two parts: nor whole, as the parse below says
+    }
+  }
   try {
-    return JSON.parse(json)
+    return { event: JSON.parse(text) as DecisionEvent }
   } catch {
-    return fallback
+    return undefined
   }
 }
 

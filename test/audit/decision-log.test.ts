@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto'
 import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { canonicalEventLine } from '../../src/audit/event-hash.js'
 import {
   DecisionLog,
@@ -312,23 +312,21 @@ describe.each([
       expect(await findingsAfter(dir)).toEqual(['not_as_written'])
     })
 
-    it('a byte changed to one that decodes the same (invalid UTF-8 for U+FFFD)', async () => {
-      const log = await writeLog(25)
-      const bytes = await readFile(log.files[0]!)
-      const lineStarts = [0, ...[...bytes.entries()].filter(([, b]) => b === 0x0a).map(([i]) => i + 1)]
-      // A U+FFFD in an argument, written by the log as EF BF BD; then only its first byte kept as 0xFF.
-      const edited = Buffer.concat([
-        bytes.subarray(0, lineStarts[3]!),
-        Buffer.from(
-          bytes
-            .subarray(lineStarts[3]!, lineStarts[4]! - 1)
-            .toString()
-            .replace('"n":3', '"n":"\ufffd"'),
-        ),
-        bytes.subarray(lineStarts[4]! - 1),
-      ])
-      await writeFile(log.files[0]!, edited)
-      expect((await verify(log.dir)).intact).toBe(false)
+    it('bytes changed to others that decode the same (U+FFFD as written, replaced by an invalid UTF-8 byte)', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-'))
+      const log = await DecisionLog.open({ dir, signingKey: privateKey, checkpointEvery: 10 })
+      for (let i = 0; i < 25; i++) await log.append({ ...record(i), input: { note: `n\ufffd${i}` } })
+      await log.close()
+      const file = join(dir, (await readdir(dir)).find((f) => f.endsWith('.jsonl'))!)
+      const bytes = await readFile(file)
+      const at = bytes.indexOf(Buffer.from('n\ufffd4"'))
+      expect(at).toBeGreaterThan(0)
+      // EF BF BD (U+FFFD) becomes FF: a decoder replaces FF with U+FFFD, so the text reads the same.
+      await writeFile(
+        file,
+        Buffer.concat([bytes.subarray(0, at + 1), Buffer.from([0xff]), bytes.subarray(at + 4)]),
+      )
+      expect(await findingsAfter(dir)).toEqual(['not_as_written'])
     })
 
     it('a forged last line after the last checkpoint, in a form a byte scan would misread', async () => {
@@ -370,6 +368,51 @@ describe.each([
     })
   },
 )
+
+describe('verify-log reads a signed log from its bytes', () => {
+  it('parses no event line of an intact signed log, and every line with --strict', async () => {
+    const log = await writeLog(60)
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const report = await verifyLog([log.dir], { key: publicKey })
+      expect(report.intact).toBe(true)
+      // Only the checkpoints are parsed (payload, and the protected header inside jose): none of
+      // the 60 event lines.
+      expect(parse.mock.calls.length).toBeLessThanOrEqual(2 * report.chains[0]!.checkpoints)
+      expect(report.chains[0]!.checkpoints).toBeLessThan(20)
+      parse.mockClear()
+      expect((await verifyLog([log.dir], { key: publicKey, strict: true })).intact).toBe(true)
+      expect(parse.mock.calls.length).toBeGreaterThanOrEqual(60)
+    } finally {
+      parse.mockRestore()
+    }
+  })
+})
+
+describe('DecisionLog in async mode', () => {
+  it('a caller changing the event it got back cannot change what the log writes or signs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-'))
+    const log = await DecisionLog.open({
+      dir,
+      durability: 'async',
+      signingKey: privateKey,
+      checkpointEvery: 5,
+    })
+    for (let i = 0; i < 12; i++) {
+      const event = await log.append(record(i))
+      event.seq = 99
+      event.hash = 'f'.repeat(64)
+      expect(() => {
+        event.labels.chain = 'other'
+      }).toThrow(TypeError)
+    }
+    await log.close()
+    const report = await verifyLog([dir], { key: publicKey })
+    expect(report.findings).toEqual([])
+    expect(report.chains[0]).toMatchObject({ events: 12, lastSeq: 12 })
+    expect(report.chains[0]!.checkpoints).toBeGreaterThan(0)
+  })
+})
 
 describe('crash: kill -9 the writer in sync mode', () => {
   it('every acknowledged decision is on disk and the chain verifies up to the torn line', async () => {
@@ -427,6 +470,8 @@ describe('mcp-policy verify-log', () => {
     const tampered = await run([log.dir, '--key', keyFile])
     expect(tampered.code).toBe(1)
     expect(tampered.stdout).toMatch(/hash_mismatch: .*decisions-.*\.jsonl:5 seq 5/)
+    // --strict parses every line and reports the same.
+    expect(await run([log.dir, '--key', keyFile, '--strict'])).toEqual(tampered)
     await writeFile(keyFile, 'not a key')
     expect((await run([log.dir, '--key', keyFile])).code).toBe(2)
   })

@@ -159,4 +159,33 @@ describe('replay: every decision written by the engine reproduces; what-if lists
       expect.objectContaining({ seq: event.seq, change: 'allow→deny', line: index + 1 }),
     ])
   })
+
+  it('a line whose input is not JSON is skipped, never evaluated as if there were no input; an escaped input key is read as JSON.parse reads it', async () => {
+    const { readdir, readFile, writeFile } = await import('node:fs/promises')
+    const copy = await mkdtemp(join(tmpdir(), 'mcp-policy-replay-split-'))
+    const file = (await readdir(dir)).find((f) => f.endsWith('.jsonl'))!
+    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n')
+    // Each line's input made unparseable in a way a nesting-only scan accepts.
+    const broken = lines.slice(0, 4).map((line, i) => {
+      const start = line.indexOf('"input":') + '"input":'.length
+      const end = line.indexOf(',"labels":')
+      const input = line.slice(start, end)
+      return `${line.slice(0, start)}${[`${input.slice(0, -1)},}`, '{]', `${input}${input}`, `{"a":tru}`][i]}${line.slice(end)}`
+    })
+    // A denied request whose line gains an escaped `input` key holding an allowed request's input:
+    // JSON.parse reads the escaped one, and so must replay.
+    const denied = lines.findIndex((l) => JSON.parse(l).result.allow === false)
+    const allowedInput = JSON.stringify(
+      JSON.parse(lines.find((l) => JSON.parse(l).result.allow === true)!).input,
+    )
+    const escaped = lines[denied]!.replace(',"labels":', `,"\\u0069nput":${allowedInput},"labels":`)
+    expect(JSON.parse(escaped).input).toEqual(JSON.parse(allowedInput))
+    await writeFile(join(copy, file), `${[...broken, escaped].join('\n')}\n`)
+    const report = await replayLog([copy], { bundleStore: store })
+    expect(report.events).toBe(1)
+    // With the input the scan saw (the line's own), the deny would reproduce; the escaped input makes
+    // it differ (the allowed request needs a uuid the denied record never cached).
+    expect(report.same).toBe(0)
+    expect(report.differences).toEqual([expect.objectContaining({ line: 5 })])
+  })
 })
