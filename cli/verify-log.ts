@@ -40,7 +40,7 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
         type: 'boolean',
         default: false,
         describe:
-          'also parse every line as JSON (by default lines in the form the log writes are checked from their bytes)',
+          'parse every line as JSON (otherwise, with --key, lines up to the last verified checkpoint are checked from their bytes; the findings are the same)',
       })
       .option('format', {
         choices: ['text', 'json'] as const,
