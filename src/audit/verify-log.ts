@@ -88,8 +88,8 @@ export interface VerifyLogOptions {
   /**
    * Parse every line as JSON. By default, with a `key`, lines up to the last verified checkpoint
    * are checked from their bytes (the hash, and `seq` and `prev` read by a scan), about three
-   * times as fast; the findings are the same, since any finding makes the chain be verified again
-   * with every line parsed.
+   * times as fast; the findings are the same, since a finding there makes the chain be verified
+   * again with every line parsed.
    */
   strict?: boolean
 }
@@ -132,16 +132,19 @@ export async function verifyLog(
       }
     }
     let chainFindings = new FindingSink(findings.max)
-    let summary = await walk(chainFindings, pinnedUntil)
-    if (pinnedUntil > 0 && !chainFindings.empty) {
-      // Something is wrong: report exactly what parsing every line finds (where a forged line
-      // sits, whether it is JSON), as --strict would.
+    let walked = await walk(chainFindings, pinnedUntil)
+    if (pinnedUntil > 0 && walked.pinnedFinding) {
+      // Something is wrong where lines were read from their bytes, so they may not be the
+      // writer's: report exactly what parsing every line finds (where a forged line sits, whether
+      // it is JSON), as --strict would. Findings only after the last checkpoint (a torn last line
+      // after a crash) need no second pass: those lines were parsed, from the same state.
       chainFindings = new FindingSink(findings.max)
-      summary = await walk(chainFindings, 0)
+      walked = await walk(chainFindings, 0)
     }
     findings.addAll(chainFindings)
     summaries.push({
-      ...summary,
+      events: walked.events,
+      lastSeq: walked.lastSeq,
       chain,
       files: files.length,
       checkpoints: checkpoints.size,
@@ -241,10 +244,17 @@ async function verifyChain(
   checkpoints: Map<number, { hash: string; line: number }>,
   findings: FindingSink,
   pinnedUntil: number,
-): Promise<{ events: number; lastSeq: number }> {
+): Promise<{ events: number; lastSeq: number; pinnedFinding: boolean }> {
   let expectedSeq = 1
   let head = genesisHash(chain)
   let events = 0
+  // Whether a finding concerns the lines up to the last checkpoint, or a checkpoint itself.
+  let pinnedFinding = false
+  const report = (finding: LogFinding) => {
+    if (expectedSeq <= pinnedUntil || finding.kind === 'checkpoint_mismatch' || finding.kind === 'truncated')
+      pinnedFinding = true
+    findings.add(finding)
+  }
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!.path
     let lineNo = 0
@@ -255,7 +265,7 @@ async function verifyChain(
       for (const bytes of lines) {
         lineNo++
         if (pendingTorn) {
-          findings.add({
+          report({
             chain,
             file,
             line: pendingTorn.line,
@@ -281,26 +291,26 @@ async function verifyChain(
           seq: Number.isInteger(seq) ? (seq as number) : undefined,
         })
         if (seq !== expectedSeq) {
-          findings.add({
+          report({
             ...at(),
             kind: 'sequence_break',
             message: `expected seq ${expectedSeq}, found ${seq} (a record deleted, inserted or reordered)`,
           })
         } else if (prev !== head) {
-          findings.add({
+          report({
             ...at(),
             kind: 'chain_break',
             message: 'prev does not name the previous event (a record inserted or replaced)',
           })
         }
         if (match === 'none')
-          findings.add({
+          report({
             ...at(),
             kind: 'hash_mismatch',
             message: 'event content does not match its hash (edited)',
           })
         else if (match === 'content')
-          findings.add({
+          report({
             ...at(),
             kind: 'not_as_written',
             message:
@@ -308,7 +318,7 @@ async function verifyChain(
           })
         const checkpoint = checkpoints.get(seq as number)
         if (checkpoint && checkpoint.hash !== hash) {
-          findings.add({
+          report({
             ...at(),
             kind: 'checkpoint_mismatch',
             message: `signed checkpoint (line ${checkpoint.line}) names another hash for seq ${seq} (history rewritten)`,
@@ -322,7 +332,7 @@ async function verifyChain(
     }
     if (pendingTorn) {
       const lastOfLog = f === files.length - 1 && !lastTerminated
-      findings.add({
+      report({
         chain,
         file,
         line: pendingTorn.line,
@@ -334,7 +344,7 @@ async function verifyChain(
     }
   }
   for (const [seq, checkpoint] of checkpoints) {
-    findings.add({
+    report({
       chain,
       file: files.at(-1)!.path,
       line: 0,
@@ -343,7 +353,7 @@ async function verifyChain(
       message: `a signed checkpoint (line ${checkpoint.line}) names seq ${seq}, which the log no longer holds (truncated)`,
     })
   }
-  return { events, lastSeq: expectedSeq - 1 }
+  return { events, lastSeq: expectedSeq - 1, pinnedFinding }
 }
 
 /** The chain fields of a parsed line: as found, of any type. */

@@ -387,6 +387,26 @@ describe('verify-log reads a signed log from its bytes', () => {
       parse.mockRestore()
     }
   })
+
+  it('a torn line after the last checkpoint is found in one pass; a finding before it makes a second, parsing pass', async () => {
+    const log = await writeLog(60)
+    await appendFile(log.files[0]!, '{"decision_id":"x","timestamp":"2025-')
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const report = await verifyLog([log.dir], { key: publicKey })
+      expect(report.findings).toEqual([expect.objectContaining({ kind: 'torn_last_line', line: 61 })])
+      expect(parse.mock.calls.length).toBeLessThanOrEqual(2 * report.chains[0]!.checkpoints + 1)
+      const lines = (await readFile(log.files[0]!, 'utf8')).split('\n')
+      lines[9] = lines[9]!.replace('"n":9', '"n":10')
+      await writeFile(log.files[0]!, lines.join('\n'))
+      parse.mockClear()
+      const edited = await verifyLog([log.dir], { key: publicKey })
+      expect(edited.findings.map((f) => f.kind)).toEqual(['hash_mismatch', 'torn_last_line'])
+      expect(parse.mock.calls.length).toBeGreaterThanOrEqual(60)
+    } finally {
+      parse.mockRestore()
+    }
+  })
 })
 
 describe('DecisionLog in async mode', () => {
