@@ -8,6 +8,13 @@ export interface DecisionRecord {
   path: string
   /** The input document as evaluated (masked before it is written). */
   input: unknown
+  /**
+   * `canonicalJson(input)`, when the caller already has it (the PDP makes it once per request and
+   * evaluates that text): the log then does not canonicalize the input again. Used only when
+   * nothing is erased from the input; it must be exactly that text, or the chain hash would not be
+   * the hash of the canonical event.
+   */
+  inputJson?: string
   /** The decision as returned. */
   result: unknown
   /** Bundles the decision was made with: name → revision and `sha256:` digest (the bundle store key). */

@@ -170,7 +170,10 @@ export class DecisionLog {
     }
     let serialized: { line: string; hash: string }
     try {
-      serialized = canonicalEventLine(unhashed)
+      serialized = canonicalEventLine(
+        unhashed,
+        erased.length === 0 && input === record.input ? record.inputJson : undefined,
+      )
     } catch (err) {
       return Promise.reject(
         toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED', 'decision cannot be serialized for the log'),

@@ -28,17 +28,46 @@ export function eventHash(eventWithoutHash: Record<string, unknown>): string {
  * plus the hash, so a verifier can check it from the bytes without re-canonicalizing. Uses the fast
  * {@link canonicalJson}; {@link eventHash} (the verifier's slow path) uses the `canonicalize`
  * package, so each checks the other.
+ *
+ * `inputJson`, when given, must be `canonicalJson(eventWithoutHash.input)`: a caller that has it
+ * (the PDP canonicalizes each input once, for the engine and the log) saves walking the input again.
  */
-export function canonicalEventLine(eventWithoutHash: Record<string, unknown>): {
+export function canonicalEventLine(
+  eventWithoutHash: Record<string, unknown>,
+  inputJson?: string,
+): {
   line: string
   hash: string
 } {
-  const canonical = canonicalJson(eventWithoutHash)
+  const canonical =
+    inputJson === undefined
+      ? canonicalJson(eventWithoutHash)
+      : withCanonicalInput(eventWithoutHash, inputJson)
   if (canonical === undefined || !canonical.endsWith('}'))
     throw new TypeError('event cannot be canonicalized')
   // The one-shot hash: no Hash object per event (about 0.8 µs of a 3 µs hash of a 2.5 KB event).
   const hash = digest('sha256', canonical, 'hex')
   return { line: `${canonical.slice(0, -1)},"hash":"${hash}"}`, hash }
+}
+
+/**
+ * The canonical JSON of an event whose `input` is already canonical text: the members sorting
+ * before `input` and those after it are canonicalized apart and joined around that text. In JCS
+ * order every key of the first part sorts before `input` and every key of the second after it, so
+ * the result is the canonicalization of the whole event, without walking the input again.
+ */
+function withCanonicalInput(event: Record<string, unknown>, inputJson: string): string {
+  const before: [string, unknown][] = []
+  const after: [string, unknown][] = []
+  for (const key of Object.keys(event)) {
+    if (key === 'input') continue
+    if (key < 'input') before.push([key, event[key]])
+    else after.push([key, event[key]])
+  }
+  // fromEntries defines members, so even a `__proto__` key stays one.
+  const head = canonicalJson(Object.fromEntries(before))
+  const tail = canonicalJson(Object.fromEntries(after))
+  return `${head === '{}' ? '{' : `${head.slice(0, -1)},`}"input":${inputJson}${tail === '{}' ? '}' : `,${tail.slice(1)}`}`
 }
 
 /** The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { canonicalJson } from '../audit/canonical-json.js'
 import { REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
@@ -6,6 +7,7 @@ import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
 import {
   type BundleRef,
   DECISION_ENTRYPOINT,
+  type DecisionOutcome,
   type PolicyEngine,
   RESPONSE_ENTRYPOINT,
 } from '../engine/policy-engine.js'
@@ -97,7 +99,7 @@ export class DecisionService {
       const decision = denial(error)
       return this.#finish(decisionId, started, REJECTED_PATH, rejectedInput(facts, error), decision, {})
     }
-    const outcome = this.#engine.decide(input)
+    const { outcome, inputJson } = this.#decideOnce(input)
     return this.#finish(
       decisionId,
       started,
@@ -107,13 +109,14 @@ export class DecisionService {
       outcome.ndBuiltinCache,
       outcome.bundle,
       outcome.decision.obligations.redact,
+      inputJson,
     )
   }
 
   /** Decides an input document the caller already built (OPA API, AuthZEN). */
   async decideInput(input: unknown): Promise<McpDecisionResponse> {
     const started = process.hrtime.bigint()
-    const outcome = this.#engine.decide(input)
+    const { outcome, inputJson } = this.#decideOnce(input)
     return this.#finish(
       randomUUID(),
       started,
@@ -123,7 +126,24 @@ export class DecisionService {
       outcome.ndBuiltinCache,
       outcome.bundle,
       outcome.decision.obligations.redact,
+      inputJson,
     )
+  }
+
+  /**
+   * Decides an input document through its canonical JSON, made once: the engine evaluates that
+   * text (instead of serializing the input itself) and the log writes it (instead of
+   * canonicalizing the input again). Input that has no canonical JSON (a cycle, a NaN) is left to
+   * the engine, which denies it with its own error code.
+   */
+  #decideOnce(input: unknown): { outcome: DecisionOutcome; inputJson?: string } {
+    let inputJson: string
+    try {
+      inputJson = canonicalJson(input)
+    } catch {
+      return { outcome: this.#engine.decide(input) }
+    }
+    return { outcome: this.#engine.decideJson(inputJson), inputJson }
   }
 
   /**
@@ -235,10 +255,11 @@ export class DecisionService {
     nd: NdBuiltinCache,
     bundle?: BundleRef,
     redact?: readonly string[],
+    inputJson?: string,
   ): Promise<McpDecisionResponse> {
     let final = decision
     try {
-      await this.#record(decisionId, path, input, decision, nd, bundle, redact)
+      await this.#record(decisionId, path, input, decision, nd, bundle, redact, inputJson)
     } catch (err) {
       // Fail closed: a decision that cannot be recorded is not given.
       final = denial(toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED'))
@@ -271,6 +292,7 @@ export class DecisionService {
     nd: NdBuiltinCache,
     bundle?: BundleRef,
     redact?: readonly string[],
+    inputJson?: string,
   ): Promise<void> {
     if (!this.#log) return
     const ref = bundle ?? this.#engine.bundle
@@ -278,6 +300,7 @@ export class DecisionService {
       decision_id: decisionId,
       path,
       input,
+      inputJson,
       result,
       bundles: ref ? { [ref.name]: { revision: ref.revision, digest: ref.digest } } : {},
       nd_builtin_cache: nd,

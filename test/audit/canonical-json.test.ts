@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/audit/canonical-json.js'
+import { canonicalEventLine } from '../../src/audit/event-hash.js'
 
 // The RFC 8785 authors' implementation is the reference the fast path must match byte for byte.
 const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined
@@ -98,5 +99,17 @@ describe('canonicalJson (fast RFC 8785) agrees with the canonicalize package', (
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(() => canonicalJson(cyclic)).toThrow(TypeError)
+  })
+})
+
+describe('canonicalEventLine with the input already canonical', () => {
+  it('writes the same line as canonicalizing the whole event, whatever keys sit around input', () => {
+    fc.assert(
+      fc.property(fc.dictionary(key, json, { maxKeys: 8 }), json, (rest, input) => {
+        const event = { ...rest, input }
+        expect(canonicalEventLine(event, canonicalJson(input))).toEqual(canonicalEventLine(event))
+      }),
+      { numRuns: 2000 },
+    )
   })
 })

@@ -4,6 +4,7 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
+import { canonicalJson } from '../../src/audit/canonical-json.js'
 import { canonicalEventLine } from '../../src/audit/event-hash.js'
 import {
   DecisionLog,
@@ -406,6 +407,31 @@ describe('verify-log reads a signed log from its bytes', () => {
     } finally {
       parse.mockRestore()
     }
+  })
+})
+
+describe('DecisionLog with the input handed over as canonical JSON', () => {
+  it('writes the same chain, and never that text when the redact obligation erases from the input', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-log-'))
+    const log = await DecisionLog.open({ dir, signingKey: privateKey, checkpointEvery: 5 })
+    const plain = await DecisionLog.open({
+      dir: join(dir, 'plain'),
+      chain: log.chain,
+      signingKey: privateKey,
+    })
+    for (let i = 0; i < 10; i++) {
+      const r = { ...record(i), decision_id: `d${i}`, timestamp: new Date(1_764_000_000_000 + i) }
+      // Every other record has nothing to erase: the text is used. Else the masked input is written.
+      const entry = { ...r, redact: i % 2 === 0 ? [] : r.redact, inputJson: canonicalJson(r.input) }
+      const [a, b] = await Promise.all([log.append(entry), plain.append({ ...entry, inputJson: undefined })])
+      expect(a.hash).toBe(b.hash)
+    }
+    await log.close()
+    await plain.close()
+    const text = (await lines(join(dir, (await readdir(dir)).find((f) => f.endsWith('.jsonl'))!))).join('\n')
+    expect(text).toContain('secret-0')
+    expect(text).not.toContain('secret-1')
+    expect(await findingsAfter(dir)).toEqual([])
   })
 })
 

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
+import { canonicalJson } from '../../src/audit/canonical-json.js'
 import { erasePointers } from '../../src/audit/erase-pointers.js'
 import { buildBundle, DecisionLog, LogShipper, PolicyEngine } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
@@ -83,6 +84,39 @@ await phase('append, batch mode (group commit, fsync per batch, checkpoint every
   await Promise.all(inflight)
   await log.close()
 })
+await phase('append, batch mode, input handed over as canonical JSON (as the PDP does)', async () => {
+  // The PDP canonicalizes each input once, evaluates that text and hands it to the log, which then
+  // does not walk the input again (src/pdp/decision-service.ts). Here it is made once for all.
+  const inputJson = canonicalJson(input)
+  const log = await DecisionLog.open({
+    dir: join(dir, 'log-canonical-input'),
+    durability: 'batch',
+    signingKey: privateKey,
+    checkpointEvery: 1000,
+  })
+  let inflight: Promise<unknown>[] = []
+  for (let i = 0; i < events; i++) {
+    inflight.push(
+      log.append({
+        path: 'mcp/decision',
+        input,
+        inputJson,
+        result: outcome.decision,
+        bundles,
+        metrics: outcome.metrics,
+        nd_builtin_cache: outcome.ndBuiltinCache,
+      }),
+    )
+    if (inflight.length >= 256) {
+      await Promise.all(inflight)
+      inflight = []
+    }
+  }
+  await Promise.all(inflight)
+  await log.close()
+})
+await rm(join(dir, 'log-canonical-input'), { recursive: true, force: true })
+
 // The read side runs as its users run it: a fresh process per phase (see log-reader-phase.ts).
 const keyFile = join(dir, 'checkpoint-key.pem')
 await writeFile(keyFile, publicKey.export({ type: 'spki', format: 'pem' }))
