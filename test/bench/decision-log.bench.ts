@@ -56,40 +56,10 @@ async function phase(name: string, run: () => Promise<void>) {
 }
 
 const logDir = join(dir, 'log')
-await phase('append, batch mode (group commit, fsync per batch, checkpoint every 1,000)', async () => {
+/** Appends `events` records to a new log in `into`, 256 in flight, as a PDP serving concurrent requests. */
+async function appendAll(into: string, inputJson?: string) {
   const log = await DecisionLog.open({
-    dir: logDir,
-    durability: 'batch',
-    signingKey: privateKey,
-    checkpointEvery: 1000,
-  })
-  // A bounded window of in-flight appends, as from a PDP serving concurrent requests.
-  let inflight: Promise<unknown>[] = []
-  for (let i = 0; i < events; i++) {
-    inflight.push(
-      log.append({
-        path: 'mcp/decision',
-        input,
-        result: outcome.decision,
-        bundles,
-        metrics: outcome.metrics,
-        nd_builtin_cache: outcome.ndBuiltinCache,
-      }),
-    )
-    if (inflight.length >= 256) {
-      await Promise.all(inflight)
-      inflight = []
-    }
-  }
-  await Promise.all(inflight)
-  await log.close()
-})
-await phase('append, batch mode, input handed over as canonical JSON (as the PDP does)', async () => {
-  // The PDP canonicalizes each input once, evaluates that text and hands it to the log, which then
-  // does not walk the input again (src/pdp/decision-service.ts). Here it is made once for all.
-  const inputJson = canonicalJson(input)
-  const log = await DecisionLog.open({
-    dir: join(dir, 'log-canonical-input'),
+    dir: into,
     durability: 'batch',
     signingKey: privateKey,
     checkpointEvery: 1000,
@@ -114,7 +84,15 @@ await phase('append, batch mode, input handed over as canonical JSON (as the PDP
   }
   await Promise.all(inflight)
   await log.close()
-})
+}
+await phase('append, batch mode (group commit, fsync per batch, checkpoint every 1,000)', () =>
+  appendAll(logDir),
+)
+// The PDP canonicalizes each input once, evaluates that text and hands it to the log, which then
+// does not walk the input again (src/pdp/decision-service.ts). Here it is made once for all.
+await phase('append, batch mode, input handed over as canonical JSON (as the PDP does)', () =>
+  appendAll(join(dir, 'log-canonical-input'), canonicalJson(input)),
+)
 await rm(join(dir, 'log-canonical-input'), { recursive: true, force: true })
 
 // The read side runs as its users run it: a fresh process per phase (see log-reader-phase.ts).
