@@ -1,3 +1,4 @@
+export { CanonicalText } from './audit/canonical-json.js'
 export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/decision-event.js'
 export { REJECTED_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'

@@ -23,6 +23,40 @@ export function canonicalJson(value: unknown): string {
   return text
 }
 
+/**
+ * The canonical JSON of one value, bound to that value. The PDP makes one per input document: the
+ * engine evaluates its text and the log writes it, so the input is serialized once. Being made
+ * only by {@link CanonicalText.of}, it lets the log check that a text handed to it is the
+ * canonicalization of exactly the input it records (the same object).
+ *
+ * @example
+ * ```ts
+ * const canonical = CanonicalText.of(input)
+ * engine.decideJson(canonical.json)
+ * await log.append({ path: 'mcp/decision', input, canonicalInput: canonical, result, bundles })
+ * ```
+ */
+export class CanonicalText {
+  readonly #value: unknown
+  /** `canonicalJson(value)` */
+  readonly json: string
+
+  private constructor(value: unknown, json: string) {
+    this.#value = value
+    this.json = json
+  }
+
+  /** @throws TypeError as {@link canonicalJson} does. */
+  static of(value: unknown): CanonicalText {
+    return new CanonicalText(value, canonicalJson(value))
+  }
+
+  /** Whether this is the text of exactly `value` (the same object, not an equal one). */
+  isOf(value: unknown): boolean {
+    return this.#value === value
+  }
+}
+
 const MAX_DEPTH = 1000
 
 function sortedCopy(value: unknown, flags: { indexKeys: boolean }, depth: number): unknown {

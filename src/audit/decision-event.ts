@@ -1,4 +1,5 @@
 import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
+import type { CanonicalText } from './canonical-json.js'
 
 /** What a caller logs for one decision; {@link DecisionLog.append} adds the chain fields. */
 export interface DecisionRecord {
@@ -9,12 +10,11 @@ export interface DecisionRecord {
   /** The input document as evaluated (masked before it is written). */
   input: unknown
   /**
-   * `canonicalJson(input)`, when the caller already has it (the PDP makes it once per request and
-   * evaluates that text): the log then does not canonicalize the input again. Used only when
-   * nothing is erased from the input; it must be exactly that text, or the chain hash would not be
-   * the hash of the canonical event.
+   * The canonical JSON of `input`, when the caller already made it (the PDP makes it once per
+   * request and evaluates that text): the log then does not canonicalize the input again. Used
+   * only when it was made from this very `input` object and nothing is erased from it.
    */
-  inputJson?: string
+  canonicalInput?: CanonicalText
   /** The decision as returned. */
   result: unknown
   /** Bundles the decision was made with: name → revision and `sha256:` digest (the bundle store key). */

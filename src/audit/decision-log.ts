@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CompactSign, type CryptoKey, type KeyObject } from 'jose'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { CanonicalText } from './canonical-json.js'
 import type { CheckpointPayload, DecisionEvent, DecisionRecord } from './decision-event.js'
 import { erasePointers } from './erase-pointers.js'
 import { canonicalEventLine, genesisHash } from './event-hash.js'
@@ -170,9 +171,12 @@ export class DecisionLog {
     }
     let serialized: { line: string; hash: string }
     try {
+      const canonical = record.canonicalInput
       serialized = canonicalEventLine(
         unhashed,
-        erased.length === 0 && input === record.input ? record.inputJson : undefined,
+        erased.length === 0 && canonical instanceof CanonicalText && canonical.isOf(record.input)
+          ? canonical.json
+          : undefined,
       )
     } catch (err) {
       return Promise.reject(

@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { canonicalJson } from './canonical-json.js'
+import { type CanonicalText, canonicalJson } from './canonical-json.js'
 
 // canonicalize (the RFC 8785 authors' implementation) is CommonJS whose types declare an ES default
 // export; loading it with require gives the function its types promise.
@@ -30,7 +30,7 @@ export function eventHash(eventWithoutHash: Record<string, unknown>): string {
  * package, so each checks the other.
  *
  * `inputJson`, when given, must be `canonicalJson(eventWithoutHash.input)`: a caller that has it
- * (the PDP canonicalizes each input once, for the engine and the log) saves walking the input again.
+ * (the log, handed the PDP's {@link CanonicalText}) saves walking the input again.
  */
 export function canonicalEventLine(
   eventWithoutHash: Record<string, unknown>,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { canonicalJson } from '../audit/canonical-json.js'
+import { CanonicalText } from '../audit/canonical-json.js'
 import { REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
@@ -99,7 +99,7 @@ export class DecisionService {
       const decision = denial(error)
       return this.#finish(decisionId, started, REJECTED_PATH, rejectedInput(facts, error), decision, {})
     }
-    const { outcome, inputJson } = this.#decideOnce(input)
+    const { outcome, canonical } = this.#decideOnce(input)
     return this.#finish(
       decisionId,
       started,
@@ -109,14 +109,14 @@ export class DecisionService {
       outcome.ndBuiltinCache,
       outcome.bundle,
       outcome.decision.obligations.redact,
-      inputJson,
+      canonical,
     )
   }
 
   /** Decides an input document the caller already built (OPA API, AuthZEN). */
   async decideInput(input: unknown): Promise<McpDecisionResponse> {
     const started = process.hrtime.bigint()
-    const { outcome, inputJson } = this.#decideOnce(input)
+    const { outcome, canonical } = this.#decideOnce(input)
     return this.#finish(
       randomUUID(),
       started,
@@ -126,7 +126,7 @@ export class DecisionService {
       outcome.ndBuiltinCache,
       outcome.bundle,
       outcome.decision.obligations.redact,
-      inputJson,
+      canonical,
     )
   }
 
@@ -136,14 +136,14 @@ export class DecisionService {
    * canonicalizing the input again). Input that has no canonical JSON (a cycle, a NaN) is left to
    * the engine, which denies it with its own error code.
    */
-  #decideOnce(input: unknown): { outcome: DecisionOutcome; inputJson?: string } {
-    let inputJson: string
+  #decideOnce(input: unknown): { outcome: DecisionOutcome; canonical?: CanonicalText } {
+    let canonical: CanonicalText
     try {
-      inputJson = canonicalJson(input)
+      canonical = CanonicalText.of(input)
     } catch {
       return { outcome: this.#engine.decide(input) }
     }
-    return { outcome: this.#engine.decideJson(inputJson), inputJson }
+    return { outcome: this.#engine.decideJson(canonical.json), canonical }
   }
 
   /**
@@ -255,11 +255,11 @@ export class DecisionService {
     nd: NdBuiltinCache,
     bundle?: BundleRef,
     redact?: readonly string[],
-    inputJson?: string,
+    canonicalInput?: CanonicalText,
   ): Promise<McpDecisionResponse> {
     let final = decision
     try {
-      await this.#record(decisionId, path, input, decision, nd, bundle, redact, inputJson)
+      await this.#record(decisionId, path, input, decision, nd, bundle, redact, canonicalInput)
     } catch (err) {
       // Fail closed: a decision that cannot be recorded is not given.
       final = denial(toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED'))
@@ -292,7 +292,7 @@ export class DecisionService {
     nd: NdBuiltinCache,
     bundle?: BundleRef,
     redact?: readonly string[],
-    inputJson?: string,
+    canonicalInput?: CanonicalText,
   ): Promise<void> {
     if (!this.#log) return
     const ref = bundle ?? this.#engine.bundle
@@ -300,7 +300,7 @@ export class DecisionService {
       decision_id: decisionId,
       path,
       input,
-      inputJson,
+      canonicalInput,
       result,
       bundles: ref ? { [ref.name]: { revision: ref.revision, digest: ref.digest } } : {},
       nd_builtin_cache: nd,

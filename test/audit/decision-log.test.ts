@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { canonicalJson } from '../../src/audit/canonical-json.js'
+import { CanonicalText } from '../../src/audit/canonical-json.js'
 import { canonicalEventLine } from '../../src/audit/event-hash.js'
 import {
   DecisionLog,
@@ -422,8 +422,13 @@ describe('DecisionLog with the input handed over as canonical JSON', () => {
     for (let i = 0; i < 10; i++) {
       const r = { ...record(i), decision_id: `d${i}`, timestamp: new Date(1_764_000_000_000 + i) }
       // Every other record has nothing to erase: the text is used. Else the masked input is written.
-      const entry = { ...r, redact: i % 2 === 0 ? [] : r.redact, inputJson: canonicalJson(r.input) }
-      const [a, b] = await Promise.all([log.append(entry), plain.append({ ...entry, inputJson: undefined })])
+      // Every third hands the text of another object: never used for this input.
+      const made = i % 3 === 0 ? CanonicalText.of({ other: i }) : CanonicalText.of(r.input)
+      const entry = { ...r, redact: i % 2 === 0 ? [] : r.redact, canonicalInput: made }
+      const [a, b] = await Promise.all([
+        log.append(entry),
+        plain.append({ ...entry, canonicalInput: undefined }),
+      ])
       expect(a.hash).toBe(b.hash)
     }
     await log.close()

@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
-import { canonicalJson } from '../../src/audit/canonical-json.js'
+import { CanonicalText } from '../../src/audit/canonical-json.js'
 import { erasePointers } from '../../src/audit/erase-pointers.js'
 import { buildBundle, DecisionLog, LogShipper, PolicyEngine } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
@@ -57,7 +57,7 @@ async function phase(name: string, run: () => Promise<void>) {
 
 const logDir = join(dir, 'log')
 /** Appends `events` records to a new log in `into`, 256 in flight, as a PDP serving concurrent requests. */
-async function appendAll(into: string, inputJson?: string) {
+async function appendAll(into: string, canonicalInput?: CanonicalText) {
   const log = await DecisionLog.open({
     dir: into,
     durability: 'batch',
@@ -70,7 +70,7 @@ async function appendAll(into: string, inputJson?: string) {
       log.append({
         path: 'mcp/decision',
         input,
-        inputJson,
+        canonicalInput,
         result: outcome.decision,
         bundles,
         metrics: outcome.metrics,
@@ -91,7 +91,7 @@ await phase('append, batch mode (group commit, fsync per batch, checkpoint every
 // The PDP canonicalizes each input once, evaluates that text and hands it to the log, which then
 // does not walk the input again (src/pdp/decision-service.ts). Here it is made once for all.
 await phase('append, batch mode, input handed over as canonical JSON (as the PDP does)', () =>
-  appendAll(join(dir, 'log-canonical-input'), canonicalJson(input)),
+  appendAll(join(dir, 'log-canonical-input'), CanonicalText.of(input)),
 )
 await rm(join(dir, 'log-canonical-input'), { recursive: true, force: true })
 
