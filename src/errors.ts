@@ -82,7 +82,8 @@ export const errorTable = {
   ERR_INPUT_UNSERIALIZABLE: {
     status: 400,
     exit: 2,
-    summary: 'The input cannot be serialized to JSON (cycle, BigInt, non-finite number).',
+    summary:
+      'The input cannot be serialized to JSON (cycle, BigInt, non-finite number), or input text is not JSON.',
   },
   ERR_INPUT_TOO_LARGE: {
     status: 413,

@@ -1,5 +1,5 @@
+import type { CanonicalText } from '../canonical-json.js'
 import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
-import type { CanonicalText } from './canonical-json.js'
 
 /** What a caller logs for one decision; {@link DecisionLog.append} adds the chain fields. */
 export interface DecisionRecord {

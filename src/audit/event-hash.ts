@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { type CanonicalText, canonicalJson } from './canonical-json.js'
+import { type CanonicalText, canonicalJson } from '../canonical-json.js'
 
 // canonicalize (the RFC 8785 authors' implementation) is CommonJS whose types declare an ES default
 // export; loading it with require gives the function its types promise.

@@ -7,7 +7,6 @@ import { PolicyEngine } from '../engine/policy-engine.js'
 import { toMcpPolicyError } from '../errors.js'
 import { type DecisionEvent, REJECTED_PATH } from './decision-event.js'
 import { eventHash } from './event-hash.js'
-import { inputValueRange } from './event-line-input.js'
 import { readLines } from './read-lines.js'
 
 /** Options for {@link replayLog}. */
@@ -148,9 +147,12 @@ export async function replayLog(
     const before = bytes.done
     for await (const { text, end } of readLines(file)) {
       line++
-      const parsed = parseEventLine(text)
-      if (!parsed) continue // torn or malformed lines are verify-log's to report
-      const { event, inputJson } = parsed
+      let event: DecisionEvent
+      try {
+        event = JSON.parse(text) as DecisionEvent
+      } catch {
+        continue // torn or malformed lines are verify-log's to report
+      }
       report.events++
       if (options.onProgress && report.events % 1000 === 0) {
         bytes.done = Math.min(before + end, bytes.total)
@@ -173,7 +175,7 @@ export async function replayLog(
         report.missingBundles[digest] = (report.missingBundles[digest] ?? 0) + 1
         continue
       }
-      const replayed = evaluate(engine, event, candidate !== undefined, inputJson)
+      const replayed = evaluate(engine, event, candidate !== undefined)
       if (sameJson(replayed, event.result)) {
         report.same++
         continue
@@ -191,61 +193,19 @@ export async function replayLog(
   return report
 }
 
-/**
- * Re-evaluates one event. `inputJson`, when the line was split, is the recorded input's text, known
- * to be JSON (it was parsed into `event.input`); `mcp/decision` evaluates it without serializing.
- */
-function evaluate(
-  engine: PolicyEngine,
-  event: DecisionEvent,
-  whatIf: boolean,
-  inputJson: string | undefined,
-): unknown {
+function evaluate(engine: PolicyEngine, event: DecisionEvent, whatIf: boolean): unknown {
   // What-if may reach builtins the recorded policy never called: compute those fresh.
   const options = {
     replay: event.nd_builtin_cache ?? {},
     onReplayMiss: whatIf ? ('compute' as const) : ('fail' as const),
   }
-  if (event.path === 'mcp/decision')
-    return (
-      inputJson === undefined ? engine.decide(event.input, options) : engine.decideJson(inputJson, options)
-    ).decision
+  if (event.path === 'mcp/decision') return engine.decide(event.input, options).decision
   if (event.path === 'mcp/response') return engine.judgeResponse(event.input, options).judgement
   try {
     return engine.evaluate(event.path, event.input, options).result
   } catch (err) {
     const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
     return { error: error.code, message: error.message }
-  }
-}
-
-/**
- * Parses an event line. Where the scan finds the top-level input, the rest of the line and the
- * input are parsed apart, and the input's text is returned too: the engine evaluates that text
- * without serializing the input back (it is known to be JSON, since it was parsed here; the engine
- * would evaluate text that is not JSON as if there were no input). Undefined when the line is not
- * JSON.
- */
-function parseEventLine(text: string): { event: DecisionEvent; inputJson?: string } | undefined {
-  const range = inputValueRange(text)
-  if (range) {
-    try {
-      const event = JSON.parse(`${text.slice(0, range.start)}null${text.slice(range.end)}`) as DecisionEvent
-      // Another `input` in the rest (an escaped key the scan does not read) is the one JSON.parse
-      // keeps: then the line is parsed whole.
-      if (event.input === null) {
-        const inputJson = text.slice(range.start, range.end)
-        event.input = JSON.parse(inputJson)
-        return { event, inputJson }
-      }
-    } catch {
-      // not JSON in two parts: nor whole, as the parse below says
-    }
-  }
-  try {
-    return { event: JSON.parse(text) as DecisionEvent }
-  } catch {
-    return undefined
   }
 }
 

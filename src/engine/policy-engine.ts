@@ -1,12 +1,13 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import type { Bundle } from '../bundle/bundle.js'
 import { type LoadBundleOptions, loadBundle } from '../bundle/load-bundle.js'
+import { CanonicalText } from '../canonical-json.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { readSchema } from '../schemas.js'
 import type { Decision, ResponseJudgement } from './decision.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 import { firstResult, type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
-import { checkJsonSize, serializeInput } from './serialize-input.js'
+import { checkIsJson, checkJsonSize, serializeInput } from './serialize-input.js'
 
 /** The bundle a decision was made with, as the decision log names it. */
 export interface BundleRef {
@@ -136,17 +137,20 @@ export class PolicyEngine {
   }
 
   /**
-   * Like {@link evaluate} for input that is already JSON text (a request body, or a document the
-   * normalizer serialized with cached parts): skips `JSON.stringify`, the largest per-call cost.
-   * The text must be valid JSON from a trusted serializer: OPA's module evaluates text it cannot
-   * parse as if there were no input at all (a deny-by-default policy then denies). Parse untrusted
-   * bodies first.
+   * Like {@link evaluate} for input that is already JSON text, skipping `JSON.stringify`. A
+   * {@link CanonicalText} (made by `canonicalJson`, so JSON) is evaluated as it is: the PDP makes
+   * one per input, for the engine and the log. A plain string is first checked to be JSON:
+   * OPA's module evaluates text it cannot parse as if there were no input at all, which a policy
+   * like `allow if not input.blocked` would allow.
    *
-   * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_TOO_LARGE`.
+   * @throws McpPolicyError `ERR_ENGINE_*`, `ERR_INPUT_TOO_LARGE`, `ERR_INPUT_UNSERIALIZABLE` (text
+   * that is not JSON).
    */
-  evaluateJson(entrypoint: string, json: string, options: EvaluateOptions = {}): Evaluation {
-    checkJsonSize(json, this.#maxInputBytes)
-    return this.#evaluateJson(entrypoint, json, options)
+  evaluateJson(entrypoint: string, json: string | CanonicalText, options: EvaluateOptions = {}): Evaluation {
+    const text = json instanceof CanonicalText ? json.json : json
+    checkJsonSize(text, this.#maxInputBytes)
+    if (!(json instanceof CanonicalText)) checkIsJson(text)
+    return this.#evaluateJson(entrypoint, text, options)
   }
 
   #evaluateJson(entrypoint: string, serialized: string | undefined, options: EvaluateOptions): Evaluation {
@@ -173,7 +177,7 @@ export class PolicyEngine {
   }
 
   /** {@link decide} for input that is already JSON text (see {@link evaluateJson}). Never throws. */
-  decideJson(json: string, options: EvaluateOptions = {}): DecisionOutcome {
+  decideJson(json: string | CanonicalText, options: EvaluateOptions = {}): DecisionOutcome {
     return this.#decide(() => this.evaluateJson(DECISION_ENTRYPOINT, json, options))
   }
 

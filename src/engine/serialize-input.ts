@@ -31,6 +31,26 @@ export function serializeInput(input: unknown, maxBytes: number): string | undef
 }
 
 /**
+ * Checks that text is JSON before the WebAssembly module sees it: the module evaluates text it
+ * cannot parse as if there were no input, which must never turn into a decision.
+ *
+ * @throws McpPolicyError `ERR_INPUT_UNSERIALIZABLE`.
+ */
+export function checkIsJson(json: string): void {
+  try {
+    JSON.parse(json)
+  } catch (err) {
+    throw new McpPolicyError(
+      'ERR_INPUT_UNSERIALIZABLE',
+      `input text is not JSON: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
+  }
+}
+
+/**
  * Enforces the byte limit on already-serialized JSON text (e.g. a request body).
  *
  * @throws McpPolicyError `ERR_INPUT_TOO_LARGE`.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { CanonicalText } from '../audit/canonical-json.js'
 import { REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
+import { CanonicalText } from '../canonical-json.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
 import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
 import {
@@ -143,7 +143,7 @@ export class DecisionService {
     } catch {
       return { outcome: this.#engine.decide(input) }
     }
-    return { outcome: this.#engine.decideJson(canonical.json), canonical }
+    return { outcome: this.#engine.decideJson(canonical), canonical }
   }
 
   /**

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../src/audit/canonical-json.js'
 import { canonicalEventLine } from '../../src/audit/event-hash.js'
+import { canonicalJson } from '../../src/canonical-json.js'
 
 // The RFC 8785 authors' implementation is the reference the fast path must match byte for byte.
 const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined

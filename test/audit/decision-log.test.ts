@@ -4,8 +4,8 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { CanonicalText } from '../../src/audit/canonical-json.js'
 import { canonicalEventLine } from '../../src/audit/event-hash.js'
+import { CanonicalText } from '../../src/canonical-json.js'
 import {
   DecisionLog,
   type DecisionRecord,

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildBundle, PolicyEngine, resolveOpa } from '../../src/index.js'
+import { buildBundle, CanonicalText, PolicyEngine, resolveOpa } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 import { opaBench } from './opa-bench.js'
 
@@ -73,10 +73,11 @@ const { built, engine } = await buildAndLoad(join(root, 'bundles/default'), join
 const check = engine.decide(input)
 if (check.error) throw check.error
 
-const inputJson = JSON.stringify(input)
+// Serialized once, as the PDP does per request (CanonicalText: the engine evaluates it as it is).
+const inputJson = CanonicalText.of(input)
 const results = [
   measure('mcp-policy decide(object) (stringify + validated decision)', () => engine.decide(input)),
-  measure('mcp-policy decideJson(text) (pre-serialized input, e.g. a PDP body)', () =>
+  measure('mcp-policy decideJson(CanonicalText) (input serialized once by the caller, as the PDP)', () =>
     engine.decideJson(inputJson),
   ),
   measure('mcp-policy evaluate() (raw result)', () => engine.evaluate('mcp/decision', input)),
@@ -98,13 +99,14 @@ await writeFile(
   'package mcp\n\ndecision := {"allow": true, "status": 200, "reasons": [], "obligations": {}}\n\nresponse := {"allow": true, "redactions": [], "reasons": []}\n',
 )
 const { engine: floorEngine } = await buildAndLoad(join(floorDir, 'bundle'), join(floorDir, 'rego'), 'floor')
+const emptyInput = CanonicalText.of({})
 const floorCheck = floorEngine.decideJson(inputJson)
 if (floorCheck.error) throw floorCheck.error
 const floors = [
   measure('floor: constant decision, same input (OPA WASM runtime, no rules)', () =>
     floorEngine.decideJson(inputJson),
   ),
-  measure('floor: constant decision, input `{}`', () => floorEngine.decideJson('{}')),
+  measure('floor: constant decision, input `{}`', () => floorEngine.decideJson(emptyInput)),
 ]
 
 const peer = opaBench(opa, {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { loadBundle, type McpPolicyErrorCode, PolicyEngine } from '../../src/index.js'
+import { CanonicalText, loadBundle, type McpPolicyErrorCode, PolicyEngine } from '../../src/index.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 import { opaBinary } from '../helpers/opa-binary.js'
 import { repackBundle } from '../helpers/repack.js'
@@ -90,6 +90,24 @@ describe('fail closed: every failure is a deny with its own code', () => {
     expectFailClosed(engine, cyclic, 'ERR_INPUT_UNSERIALIZABLE')
     expectFailClosed(engine, { n: 10n }, 'ERR_INPUT_UNSERIALIZABLE')
     expectFailClosed(engine, () => 1, 'ERR_INPUT_UNSERIALIZABLE')
+  })
+
+  it('input text that is not JSON, which the module would evaluate as no input at all', async () => {
+    const engine = await engineFor(`package mcp
+
+decision := {"allow": true, "status": 200, "reasons": [], "obligations": {}} if not input.blocked
+
+default decision := {"allow": false, "status": 403, "reasons": [{"code": "blocked", "message": "blocked"}], "obligations": {}}
+`)
+    expect(engine.decideJson('{"blocked":true}').decision.allow).toBe(false)
+    for (const text of ['{"blocked":true,}', '{"blocked":tru}', '{"blocked":true} junk', '']) {
+      const outcome = engine.decideJson(text)
+      expect(outcome.error?.code).toBe('ERR_INPUT_UNSERIALIZABLE')
+      expect(outcome.decision.allow).toBe(false)
+    }
+    // Canonical text (made by canonicalJson, so JSON) is evaluated as it is.
+    expect(engine.decideJson(CanonicalText.of({ blocked: true })).decision.allow).toBe(false)
+    expect(engine.decideJson(CanonicalText.of({ blocked: false })).decision.allow).toBe(true)
   })
 
   it('input over the size limit', async () => {

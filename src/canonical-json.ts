@@ -32,7 +32,7 @@ export function canonicalJson(value: unknown): string {
  * @example
  * ```ts
  * const canonical = CanonicalText.of(input)
- * engine.decideJson(canonical.json)
+ * engine.decideJson(canonical)
  * await log.append({ path: 'mcp/decision', input, canonicalInput: canonical, result, bundles })
  * ```
  */
