@@ -1,5 +1,6 @@
 /**
- * RFC 8785 (JCS) canonical JSON, built for the log's write path: the value is copied with every
+ * RFC 8785 (JCS) canonical JSON, built for the decision path (the PDP serializes each input once
+ * with it, for the engine and the log) and the log's write path: the value is copied with every
  * object's keys in sorted order (UTF-16 code units, as JCS and `Array.prototype.sort` both order
  * them) and serialized by the engine's native `JSON.stringify`, whose number and string output is
  * exactly JCS's (ECMAScript `Number::toString`, JSON string escaping). That is about twice as fast

@@ -149,7 +149,7 @@ export class PolicyEngine {
   evaluateJson(entrypoint: string, json: string | CanonicalText, options: EvaluateOptions = {}): Evaluation {
     const text = json instanceof CanonicalText ? json.json : json
     checkJsonSize(text, this.#maxInputBytes)
-    if (!(json instanceof CanonicalText)) checkIsJson(text)
+    if (typeof json === 'string') checkIsJson(text)
     return this.#evaluateJson(entrypoint, text, options)
   }
 

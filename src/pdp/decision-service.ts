@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { REJECTED_PATH } from '../audit/decision-event.js'
+import { type DecisionRecord, REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
 import { CanonicalText } from '../canonical-json.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
-import type { NdBuiltinCache } from '../engine/nd-builtin-cache.js'
 import {
   type BundleRef,
   DECISION_ENTRYPOINT,
@@ -18,6 +17,9 @@ import { checkValueDepth } from '../normalize/parse-message.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
 
 export { REJECTED_PATH }
+
+/** What the service logs for one decision: a decision-log record, with the bundle as the engine names it. */
+type LogEntry = Omit<DecisionRecord, 'bundles' | 'decision_id'> & { decision_id: string; bundle?: BundleRef }
 
 /** What `POST /v1/mcp/decide` answers. */
 export interface McpDecisionResponse {
@@ -96,38 +98,20 @@ export class DecisionService {
       input = await this.#normalizer.normalize(facts as RequestEnvelope)
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
-      const decision = denial(error)
-      return this.#finish(decisionId, started, REJECTED_PATH, rejectedInput(facts, error), decision, {})
+      return this.#finish(started, {
+        decision_id: decisionId,
+        path: REJECTED_PATH,
+        input: rejectedInput(facts, error),
+        result: denial(error),
+        nd_builtin_cache: {},
+      })
     }
-    const { outcome, canonical } = this.#decideOnce(input)
-    return this.#finish(
-      decisionId,
-      started,
-      DECISION_ENTRYPOINT,
-      input,
-      outcome.decision,
-      outcome.ndBuiltinCache,
-      outcome.bundle,
-      outcome.decision.obligations.redact,
-      canonical,
-    )
+    return this.#decide(decisionId, started, input)
   }
 
   /** Decides an input document the caller already built (OPA API, AuthZEN). */
   async decideInput(input: unknown): Promise<McpDecisionResponse> {
-    const started = process.hrtime.bigint()
-    const { outcome, canonical } = this.#decideOnce(input)
-    return this.#finish(
-      randomUUID(),
-      started,
-      DECISION_ENTRYPOINT,
-      input,
-      outcome.decision,
-      outcome.ndBuiltinCache,
-      outcome.bundle,
-      outcome.decision.obligations.redact,
-      canonical,
-    )
+    return this.#decide(randomUUID(), process.hrtime.bigint(), input)
   }
 
   /**
@@ -136,14 +120,26 @@ export class DecisionService {
    * canonicalizing the input again). Input that has no canonical JSON (a cycle, a NaN) is left to
    * the engine, which denies it with its own error code.
    */
-  #decideOnce(input: unknown): { outcome: DecisionOutcome; canonical?: CanonicalText } {
-    let canonical: CanonicalText
+  #decide(decisionId: string, started: bigint, input: unknown): Promise<McpDecisionResponse> {
+    let canonical: CanonicalText | undefined
     try {
       canonical = CanonicalText.of(input)
     } catch {
-      return { outcome: this.#engine.decide(input) }
+      canonical = undefined
     }
-    return { outcome: this.#engine.decideJson(canonical), canonical }
+    const outcome: DecisionOutcome = canonical
+      ? this.#engine.decideJson(canonical)
+      : this.#engine.decide(input)
+    return this.#finish(started, {
+      decision_id: decisionId,
+      path: DECISION_ENTRYPOINT,
+      input,
+      canonicalInput: canonical,
+      result: outcome.decision,
+      nd_builtin_cache: outcome.ndBuiltinCache,
+      bundle: outcome.bundle,
+      redact: outcome.decision.obligations.redact,
+    })
   }
 
   /**
@@ -166,7 +162,13 @@ export class DecisionService {
         redactions: [],
         reasons: [{ code: error.code, message: error.message }],
       }
-      await this.#record(decisionId, REJECTED_PATH, rejectedInput(body.facts, error), judgement, {})
+      await this.#record({
+        decision_id: decisionId,
+        path: REJECTED_PATH,
+        input: rejectedInput(body.facts, error),
+        result: judgement,
+        nd_builtin_cache: {},
+      })
       this.#observe(REJECTED_PATH, false, judgement.reasons, seconds(started))
       return { decision_id: decisionId, ...judgement }
     }
@@ -190,15 +192,15 @@ export class DecisionService {
     const outcome = this.#engine.judgeResponse(input)
     let judgement = outcome.judgement
     try {
-      await this.#record(
-        decisionId,
-        RESPONSE_ENTRYPOINT,
+      await this.#record({
+        decision_id: decisionId,
+        path: RESPONSE_ENTRYPOINT,
         input,
-        judgement,
-        outcome.ndBuiltinCache,
-        outcome.bundle,
-        [...withheldFromLog(judgement), ...this.#requestMask(request, body.requestRedact)],
-      )
+        result: judgement,
+        nd_builtin_cache: outcome.ndBuiltinCache,
+        bundle: outcome.bundle,
+        redact: [...withheldFromLog(judgement), ...this.#requestMask(request, body.requestRedact)],
+      })
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
       judgement = { allow: false, redactions: [], reasons: [{ code: error.code, message: error.message }] }
@@ -234,38 +236,29 @@ export class DecisionService {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
     const evaluation = this.#engine.evaluate(path, input)
-    await this.#record(
-      decisionId,
+    await this.#record({
+      decision_id: decisionId,
       path,
       input,
-      evaluation.result,
-      evaluation.ndBuiltinCache,
-      evaluation.bundle,
-    )
+      result: evaluation.result,
+      nd_builtin_cache: evaluation.ndBuiltinCache,
+      bundle: evaluation.bundle,
+    })
     this.#observe(path, true, [], seconds(started))
     return { decision_id: decisionId, result: evaluation.result }
   }
 
-  async #finish(
-    decisionId: string,
-    started: bigint,
-    path: string,
-    input: unknown,
-    decision: Decision,
-    nd: NdBuiltinCache,
-    bundle?: BundleRef,
-    redact?: readonly string[],
-    canonicalInput?: CanonicalText,
-  ): Promise<McpDecisionResponse> {
-    let final = decision
+  /** Logs a decision and returns it, or a deny when it cannot be logged. */
+  async #finish(started: bigint, entry: LogEntry & { result: Decision }): Promise<McpDecisionResponse> {
+    let final = entry.result
     try {
-      await this.#record(decisionId, path, input, decision, nd, bundle, redact, canonicalInput)
+      await this.#record(entry)
     } catch (err) {
       // Fail closed: a decision that cannot be recorded is not given.
       final = denial(toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED'))
     }
-    this.#observe(path, final.allow, final.reasons, seconds(started))
-    return { decision_id: decisionId, ...final }
+    this.#observe(entry.path, final.allow, final.reasons, seconds(started))
+    return { decision_id: entry.decision_id, ...final }
   }
 
   /**
@@ -284,27 +277,12 @@ export class DecisionService {
     return redact.map((pointer) => `/request${pointer}`)
   }
 
-  async #record(
-    decisionId: string,
-    path: string,
-    input: unknown,
-    result: unknown,
-    nd: NdBuiltinCache,
-    bundle?: BundleRef,
-    redact?: readonly string[],
-    canonicalInput?: CanonicalText,
-  ): Promise<void> {
+  async #record({ bundle, ...record }: LogEntry): Promise<void> {
     if (!this.#log) return
     const ref = bundle ?? this.#engine.bundle
     await this.#log.append({
-      decision_id: decisionId,
-      path,
-      input,
-      canonicalInput,
-      result,
+      ...record,
       bundles: ref ? { [ref.name]: { revision: ref.revision, digest: ref.digest } } : {},
-      nd_builtin_cache: nd,
-      redact,
     })
   }
 }
@@ -333,17 +311,18 @@ function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError
   return input
 }
 
-/**
- * What of a judged tool result must not reach the log: the strings a redaction replaced (the
- * secret itself), or the whole result when it was blocked. The judgement and the request stay, so
- * the record still proves what was decided; replay counts such events as withheld.
- */
+/** Every argument container of a request: erased from a response's log event when the request cannot be decided. */
 const ALL_REQUEST_ARGUMENTS = [
   '/request/mcp/tool/arguments',
   '/request/mcp/prompt/arguments',
   '/request/mcp/params/arguments',
 ]
 
+/**
+ * What of a judged tool result must not reach the log: the strings a redaction replaced (the
+ * secret itself), or the whole result when it was blocked. The judgement and the request stay, so
+ * the record still proves what was decided; replay counts such events as withheld.
+ */
 function withheldFromLog(judgement: ResponseJudgement): string[] {
   if (!judgement.allow) return ['/result']
   return judgement.redactions.map((r) => `/result${r.path}`)
