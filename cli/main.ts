@@ -5,6 +5,7 @@ import { buildCommand } from './build.js'
 import { checkCommand } from './check.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
+import { gatewayCommand } from './gateway.js'
 import { initCommand } from './init.js'
 import { normalizeCommand } from './normalize.js'
 import { replayCommand } from './replay.js'
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(checkCommand)
   .command(demoCommand)
   .command(evalCommand)
+  .command(gatewayCommand)
   .command(initCommand)
   .command(normalizeCommand)
   .command(replayCommand)

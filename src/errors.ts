@@ -199,6 +199,17 @@ export const errorTable = {
     exit: 2,
     summary: 'The collector did not accept an upload; the events stay on disk and are retried with backoff.',
   },
+  ERR_GATEWAY_CONFIG_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The gateway configuration is unreadable, fails its schema, or names no upstream server.',
+  },
+  ERR_GATEWAY_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    exit: 2,
+    summary:
+      'The upstream MCP server is not running (starting, restarting after a crash) or did not answer in time.',
+  },
   ERR_PDP_CONFIG_INVALID: {
     status: 500,
     exit: 2,

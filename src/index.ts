@@ -62,6 +62,22 @@ export { DECISION_ENTRYPOINT, PolicyEngine, RESPONSE_ENTRYPOINT } from './engine
 export type { MemoryLimits, NdOptions } from './engine/policy-instance.js'
 export type { McpPolicyErrorCode } from './errors.js'
 export { errorCodes, errorTable, McpPolicyError, toMcpPolicyError } from './errors.js'
+export type {
+  GatewayConfig,
+  GatewayLimits,
+  HttpUpstreamConfig,
+  StdioUpstreamConfig,
+  UpstreamConfig,
+} from './gateway/gateway-config.js'
+export {
+  defaultGatewayConfig,
+  gatewayConfigSchema,
+  loadGatewayConfig,
+  resolveGatewayConfig,
+  serverIdFromCommand,
+} from './gateway/gateway-config.js'
+export type { RunningGateway, StartGatewayOptions } from './gateway/mcp-gateway.js'
+export { startGateway } from './gateway/mcp-gateway.js'
 export type { DevActClaim, DevKey, DevTokenOptions } from './identity/dev-token.js'
 export {
   createDevKey,

@@ -1,14 +1,14 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import type { DecisionLog } from '../audit/decision-log.js'
-import type { Decision, Reason } from '../engine/decision.js'
+import type { Decision } from '../engine/decision.js'
 import type { PolicyEngine } from '../engine/policy-engine.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { RequestNormalizer } from '../normalize/request-normalizer.js'
 import { DecisionService } from '../pdp/decision-service.js'
-import { applyRedactions } from './apply-redactions.js'
 import { policyDenial } from './policy-denial.js'
+import { filterToolList, judgeToolResult } from './result-enforcement.js'
 
 /** Options for {@link PolicyEnforcingTransport}. */
 export interface PolicyEnforcementOptions {
@@ -137,11 +137,16 @@ export class PolicyEnforcingTransport implements Transport {
     const result = out.result as Record<string, unknown>
     if (admitted.method === 'tools/list') {
       return this.#inner.send(
-        { ...out, result: filterTools(result, admitted.decision) } as JSONRPCMessage,
+        { ...out, result: filterToolList(result, admitted.decision) } as JSONRPCMessage,
         options,
       )
     }
-    const judged = await this.#judge(admitted.input, admitted.decision, result)
+    const judged = await judgeToolResult(this.#service, {
+      request: admitted.input,
+      decision: admitted.decision,
+      result,
+      destination: this.#options.destination,
+    })
     if (!judged.allow) {
       return this.#inner.send(
         { jsonrpc: '2.0', id: out.id as RequestId, error: policyDenial(judged, judged.decisionId) },
@@ -214,32 +219,6 @@ export class PolicyEnforcingTransport implements Transport {
       obligations: {},
     }
   }
-
-  /** Judges a tool result at `mcp/response` (logged by the decision core) and applies its redactions. */
-  async #judge(
-    request: InputDocument,
-    decision: Decision,
-    result: Record<string, unknown>,
-  ): Promise<{ allow: boolean; status: number; reasons: Reason[]; result?: unknown; decisionId: string }> {
-    const destination = this.#options.destination
-    const judged = await this.#service.judgeResponse({
-      request,
-      result,
-      destination: destination === undefined ? undefined : { model: destination },
-      // Decided when it was admitted: the log masks the request without deciding it again.
-      requestRedact: decision.obligations.redact ?? [],
-    })
-    const decisionId = judged.decision_id
-    if (!judged.allow) return { allow: false, status: 403, reasons: judged.reasons, decisionId }
-    const redacted = applyRedactions(result, judged.redactions)
-    if (redacted === undefined) {
-      const reasons = [
-        { code: 'redaction_failed', message: 'a redaction of the tool result could not be applied' },
-      ]
-      return { allow: false, status: 500, reasons, decisionId }
-    }
-    return { allow: true, status: 200, reasons: judged.reasons, result: redacted, decisionId }
-  }
 }
 
 /**
@@ -251,16 +230,4 @@ function requestHeaders(extra: MessageExtraInfo | undefined): HeaderBag {
   const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
   if (!hasAuthorization && extra?.authInfo?.token) headers.authorization = `Bearer ${extra.authInfo.token}`
   return headers
-}
-
-// Fail closed: an allowed tools/list without visible_tools shows nothing.
-function filterTools(result: Record<string, unknown>, decision: Decision): Record<string, unknown> {
-  const visible = new Set(decision.obligations.visible_tools ?? [])
-  const tools = Array.isArray(result.tools) ? result.tools : []
-  return {
-    ...result,
-    tools: tools.filter(
-      (tool: { name?: unknown }) => typeof tool?.name === 'string' && visible.has(tool.name),
-    ),
-  }
 }

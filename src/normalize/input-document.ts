@@ -3,6 +3,8 @@ import type { Subject } from '../identity/subject.js'
 /** The MCP part of input document v1. */
 export interface McpFacts {
   kind: 'request' | 'notification' | 'response'
+  /** Set only for a message the MCP server sends to the client; absent: the client sent it. */
+  direction?: 'server_to_client'
   method?: string
   id?: string | number
   protocol_version?: string

@@ -35,6 +35,11 @@ export interface RequestEnvelope {
   attributes?: Record<string, unknown>
   /** Time of the request. Default: now. */
   now?: Date
+  /**
+   * `server_to_client` for a message the MCP server sends to the client (a gateway decides both
+   * directions); omitted for a client message. Only the enforcement point sets it, never a body.
+   */
+  direction?: 'server_to_client'
 }
 
 const RESOURCE_METHODS = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe'])
@@ -104,6 +109,7 @@ export class RequestNormalizer {
           ? raw.byteLength
           : Number.POSITIVE_INFINITY
     const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost)
+    if (envelope.direction === 'server_to_client') mcp.direction = 'server_to_client'
     // A session's repeat token is answered from the verifier's cache without a promise to wait on.
     const subject =
       (http.bearerToken !== undefined && this.#identity?.cached?.(http.bearerToken, server.resource, now)) ||

@@ -11,7 +11,6 @@ import {
   RESPONSE_ENTRYPOINT,
 } from '../engine/policy-engine.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
-import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import { checkValueDepth } from '../normalize/parse-message.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
@@ -43,18 +42,11 @@ export type DecisionObserver = (
   seconds: number,
 ) => void
 
-/** The untrusted-envelope facts `/v1/mcp/decide` and the gateway endpoints pass on. */
-export interface McpRequestFacts {
-  message: unknown
-  headers?: HeaderBag
-  server?: string
-  host?: string
-  path?: string
-  sourceIp?: string
-  attributes?: Record<string, unknown>
-  /** Time of the request (policy tests pin it). Default now; never taken from an HTTP body. */
-  now?: Date
-}
+/**
+ * The untrusted-envelope facts `/v1/mcp/decide` and the gateway endpoints pass on: the normalizer's
+ * own {@link RequestEnvelope}, one type so a field added there reaches every caller.
+ */
+export type McpRequestFacts = RequestEnvelope
 
 /**
  * The PDP's decision core, independent of HTTP: normalize → decide → log. Every failure (bad
@@ -91,22 +83,33 @@ export class DecisionService {
 
   /** Normalizes an MCP message with its HTTP envelope and decides it at `mcp/decision`. */
   async decideMcp(facts: McpRequestFacts): Promise<McpDecisionResponse> {
+    return (await this.decideMessage(facts)).response
+  }
+
+  /**
+   * As {@link decideMcp}, and hands back the input document it decided (absent when the message
+   * could not be normalized): an enforcement point judges the request's result against it later.
+   */
+  async decideMessage(
+    facts: McpRequestFacts,
+  ): Promise<{ response: McpDecisionResponse; input?: InputDocument }> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
     let input: InputDocument
     try {
-      input = await this.#normalizer.normalize(facts as RequestEnvelope)
+      input = await this.#normalizer.normalize(facts)
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
-      return this.#finish(started, {
+      const response = await this.#finish(started, {
         decision_id: decisionId,
         path: REJECTED_PATH,
         input: rejectedInput(facts, error),
         result: denial(error),
         nd_builtin_cache: {},
       })
+      return { response }
     }
-    return this.#decide(decisionId, started, input)
+    return { response: await this.#decide(decisionId, started, input), input }
   }
 
   /** Decides an input document the caller already built (OPA API, AuthZEN). */
@@ -182,7 +185,7 @@ export class DecisionService {
     let request = body.request
     if (request === undefined) {
       try {
-        request = await this.#normalizer.normalize((body.facts ?? { message: undefined }) as RequestEnvelope)
+        request = await this.#normalizer.normalize(body.facts ?? { message: undefined })
       } catch (err) {
         return reject(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'))
       }

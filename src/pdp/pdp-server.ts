@@ -1,5 +1,4 @@
-import { createPrivateKey } from 'node:crypto'
-import { access, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -8,26 +7,16 @@ import {
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { DecisionLog } from '../audit/decision-log.js'
-import { storeBundleBytes } from '../bundle/bundle-store.js'
-import { loadBundle } from '../bundle/load-bundle.js'
-import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
-import { PolicyEngine } from '../engine/policy-engine.js'
+import type { DecisionLog } from '../audit/decision-log.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
-import { devIssuerConfig, loadOrCreateDevKey } from '../identity/dev-token.js'
-import type { IdentityConfig } from '../identity/identity-config.js'
-import { TokenVerifier } from '../identity/token-verifier.js'
-import { RequestNormalizer } from '../normalize/request-normalizer.js'
 import { AuthzenMapper } from './authzen-mapping.js'
-import type { BundleSource } from './bundle-source.js'
-import { DecisionService } from './decision-service.js'
-import { FileBundleSource } from './file-bundle-source.js'
+import { openDecisionCore } from './decision-core.js'
+import type { DecisionService } from './decision-service.js'
 import { CallerAuthenticator } from './http/caller-auth.js'
 import { sendError } from './http/respond.js'
-import { HttpBundleSource } from './http-bundle-source.js'
 import { assertSafeBind } from './load-pdp-config.js'
 import type { PdpConfig } from './pdp-config.js'
-import { PdpMetrics } from './pdp-metrics.js'
+import type { PdpMetrics } from './pdp-metrics.js'
 import { authzenRoutes } from './routes/authzen-routes.js'
 import { EXT_AUTHZ_PREFIX, extAuthzRoute } from './routes/ext-authz-route.js'
 import { healthRoutes } from './routes/health-routes.js'
@@ -72,77 +61,16 @@ export interface StartPdpOptions {
 export async function startPdp(config: PdpConfig, options: StartPdpOptions = {}): Promise<RunningPdp> {
   assertSafeBind(config)
   const worker = options.worker ?? String(process.pid)
-  const identity: IdentityConfig = config.identity ?? {
-    issuers: [devIssuerConfig(await loadOrCreateDevKey(config.devKeyDir))],
-  }
-  const verification = await bundleVerification(config)
-  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes })
-  const log = config.log
-    ? await DecisionLog.open({
-        dir: config.log.dir,
-        chain: `pdp-${worker}-${Date.now().toString(36)}`,
-        durability: config.log.durability,
-        rotateBytes: config.log.rotateBytes,
-        signingKey: config.log.signingKeyFile ? await readSigningKey(config.log.signingKeyFile) : undefined,
-        labels: { worker },
-      })
-    : undefined
-  const metrics = new PdpMetrics({ worker, logBacklog: () => log?.backlog ?? 0 })
-  const service = new DecisionService({
-    engine,
-    normalizer: new RequestNormalizer(config.normalize, new TokenVerifier(identity)),
-    log,
-    observe: (path, allow, reasons, seconds) => metrics.decision(path, allow, reasons, seconds),
-  })
-
-  let lastBundleError: { code: string; message: string; at: string } | undefined
+  const core = await openDecisionCore(config, { worker, chain: 'pdp' })
+  const { service, metrics, log } = core
   let draining = false
-  const loadBundleBytes = async (bytes: Uint8Array, origin: string) => {
-    try {
-      const bundle = await loadBundle(bytes, { verification })
-      await storeBundleBytes(config.bundleStore, bytes)
-      const ref = await engine.load(bundle)
-      metrics.bundleLoaded(ref)
-      lastBundleError = undefined
-    } catch (err) {
-      const error = toMcpPolicyError(err, 'ERR_BUNDLE_CORRUPT', `bundle from ${origin}`)
-      lastBundleError = { code: error.code, message: error.message, at: new Date().toISOString() }
-      metrics.bundleFailed(error.code)
-      throw error
-    }
-  }
-  // A file source must yield a bundle at startup (a typo in the path should not start a PDP that
-  // never gets ready); a bundle service may be down at startup: the PDP starts not ready and polls.
-  if (config.bundle.file) await readBundleFile(config.bundle.file)
-  const source: BundleSource = config.bundle.url
-    ? new HttpBundleSource(config.bundle.url, {
-        pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
-        bearerToken: config.bundle.token,
-        allowPlainHttp: config.bundle.allowPlainHttp,
-      })
-    : new FileBundleSource(config.bundle.file!)
-  await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
-  if (config.bundle.file && !engine.bundle) {
-    await source.stop()
-    await log?.close()
-    throw new McpPolicyError(
-      lastBundleError?.code === 'ERR_BUNDLE_NOT_FOUND' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_CORRUPT',
-      lastBundleError?.message ?? `no bundle could be loaded from ${config.bundle.file}`,
-    )
-  }
 
   const context: PdpContext = {
     service,
     limits: config.limits,
     metrics,
-    ready: () => engine.bundle !== undefined && !draining,
-    status: () => ({
-      draining,
-      bundle: engine.bundle ?? null,
-      last_bundle_error: lastBundleError ?? null,
-      bundle_source: source.status(),
-      log: log ? { chain: log.chain, backlog: log.backlog } : null,
-    }),
+    ready: () => service.engine.bundle !== undefined && !draining,
+    status: () => ({ draining, ...core.status() }),
   }
   const routes: Route[] = [
     healthRoutes,
@@ -166,15 +94,15 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
     service,
     metrics,
     log,
-    loadBundleBytes,
+    loadBundleBytes: core.loadBundleBytes,
     async close() {
       draining = true
-      await source.stop()
+      await core.stopBundleSource()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()
       })
-      await log?.close()
+      await core.close()
     },
   }
 }
@@ -265,38 +193,4 @@ async function listen(
     )
   })
   return server
-}
-
-async function readBundleFile(path: string): Promise<void> {
-  try {
-    await access(path)
-  } catch (err) {
-    throw new McpPolicyError(
-      'ERR_BUNDLE_NOT_FOUND',
-      `cannot read bundle ${path}: ${(err as Error).message} (build it with mcp-policy build)`,
-      { cause: err },
-    )
-  }
-}
-
-async function bundleVerification(config: PdpConfig): Promise<BundleVerification | undefined> {
-  const keys = config.bundle.verificationKeys
-  if (!keys?.length) return undefined
-  const entries = await Promise.all(
-    keys.map(
-      async (k) =>
-        [k.keyId, { key: await readFile(k.file, 'utf8'), algorithm: k.algorithm ?? 'RS256' }] as const,
-    ),
-  )
-  return { keys: Object.fromEntries(entries) }
-}
-
-async function readSigningKey(path: string) {
-  try {
-    return createPrivateKey(await readFile(path, 'utf8'))
-  } catch (err) {
-    throw new McpPolicyError('ERR_LOG_KEY_INVALID', `cannot read checkpoint signing key ${path}`, {
-      cause: err,
-    })
-  }
 }

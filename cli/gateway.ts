@@ -1,0 +1,94 @@
+import type { Argv, CommandModule } from 'yargs'
+import {
+  defaultGatewayConfig,
+  type GatewayConfig,
+  loadGatewayConfig,
+  loadOrCreateDevKey,
+  McpPolicyError,
+  serverIdFromCommand,
+  startGateway,
+} from '../src/index.js'
+import { runCommand } from './run-command.js'
+
+interface GatewayArgs {
+  config?: string
+  port?: number
+  host?: string
+  bundle?: string
+  id?: string
+  'log-dir'?: string
+}
+
+/**
+ * `mcp-policy gateway`: protect MCP servers with the policy, in one process. With `-- COMMAND…`
+ * the stdio server it names is spawned and served at `/mcp/<id>`; with `--config` any number of
+ * stdio and HTTP servers are. Exit 0 after SIGTERM/SIGINT once sessions are closed and the log flushed.
+ */
+export const gatewayCommand: CommandModule<object, GatewayArgs> = {
+  command: 'gateway',
+  describe: 'Put the policy in front of MCP servers: gateway [--config FILE] [-- COMMAND ARGS…]',
+  builder: (yargs: Argv) =>
+    yargs
+      .usage(
+        '$0 gateway [--config FILE] [-- COMMAND ARGS…]\n\n' +
+          'e.g. mcp-policy gateway -- npx -y @modelcontextprotocol/server-filesystem /srv/projects',
+      )
+      .option('config', {
+        type: 'string',
+        describe: 'JSON or YAML gateway configuration (servers, bundle, identity, log)',
+      })
+      .option('port', { type: 'number', describe: 'listen port (default 8080; 0 = any free port)' })
+      .option('host', { type: 'string', describe: 'listen address (default 127.0.0.1)' })
+      .option('bundle', { type: 'string', describe: 'bundle .tar.gz (default bundles/default.tar.gz)' })
+      .option('id', {
+        type: 'string',
+        describe: 'server id of the -- COMMAND server (default: from its package name)',
+      })
+      .option('log-dir', {
+        type: 'string',
+        describe: 'decision log directory (default decision-logs)',
+      }) as Argv<GatewayArgs>,
+  handler: async (args) => {
+    await runCommand(async () => {
+      const config: GatewayConfig = args.config
+        ? await loadGatewayConfig(args.config)
+        : defaultGatewayConfig()
+      if (args.port !== undefined) config.port = args.port
+      if (args.host !== undefined) config.host = args.host
+      if (args.bundle !== undefined) config.bundle = { file: args.bundle }
+      if (args['log-dir'] !== undefined && config.log) config.log = { ...config.log, dir: args['log-dir'] }
+      // yargs leaves what follows `--` alone only in process.argv: the upstream's own command line.
+      const dashes = process.argv.indexOf('--')
+      const command = dashes >= 0 ? process.argv.slice(dashes + 1) : []
+      if (command.length > 0) {
+        const [program, ...rest] = command as [string, ...string[]]
+        const id = args.id ?? serverIdFromCommand(program, rest)
+        if (config.servers[id])
+          throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `server ${id} is configured twice`)
+        config.servers[id] = { command: program, args: rest }
+      }
+      if (!config.identity) await loadOrCreateDevKey(config.devKeyDir)
+      const gateway = await startGateway(config)
+      const lines = [`mcp-policy gateway listening on ${gateway.url}`]
+      for (const [id, endpoint] of Object.entries(gateway.endpoints)) {
+        lines.push(`  ${id.padEnd(12)} ${endpoint}`)
+      }
+      if (!config.identity) {
+        const [first] = Object.keys(gateway.resources)
+        lines.push(
+          `dev issuer: tokens signed by the local key in ${config.devKeyDir}/ are trusted (no identity configured)`,
+          `  mint one: npx mcp-policy token --sub alice --roles developer --aud ${gateway.resources[first!]}`,
+        )
+      }
+      if (config.log) lines.push(`decisions are logged to ${config.log.dir}/`)
+      process.stdout.write(`${lines.join('\n')}\n`)
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve)
+        process.once('SIGINT', resolve)
+      })
+      await gateway.close()
+      return 0
+    })
+    process.exit(process.exitCode ?? 0)
+  },
+}

@@ -1,0 +1,280 @@
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { parse as parseYaml } from 'yaml'
+import { McpPolicyError } from '../errors.js'
+import type { IdentityConfig } from '../identity/identity-config.js'
+import type { DecisionCoreConfig } from '../pdp/decision-core.js'
+import { pdpConfigSchema } from '../pdp/load-pdp-config.js'
+import { type BundleSourceConfig, defaultPdpConfig, type PdpLogConfig } from '../pdp/pdp-config.js'
+
+/** An MCP server the gateway spawns and talks to over stdio. */
+export interface StdioUpstreamConfig {
+  command: string
+  args?: string[]
+  /** Extra environment variables; the child gets only these and a safe default set (PATH, HOME…). */
+  env?: Record<string, string>
+  cwd?: string
+  /**
+   * `shared` (default): one process for every client session, the gateway multiplexing them (it
+   * initializes the process once and rewrites request ids). `per-client`: one process per client
+   * session, for servers that keep per-session state or must never mix users.
+   */
+  sessions?: 'shared' | 'per-client'
+}
+
+/** An MCP server the gateway reaches over HTTP. */
+export interface HttpUpstreamConfig {
+  url: string
+  /** `streamable-http` (default) or the legacy `sse` (HTTP+SSE, 2024-11-05). */
+  transport?: 'streamable-http' | 'sse'
+  /**
+   * Headers sent on every upstream request: the gateway's own credential for that server. The
+   * client's token is never forwarded unless `forwardClientToken` is set.
+   */
+  headers?: Record<string, string>
+  /**
+   * Opt-in token passthrough: forward the client's `Authorization` header upstream. Off by
+   * default — a token minted for the gateway is not a credential for what lies behind it.
+   */
+  forwardClientToken?: boolean
+}
+
+/** One upstream server behind the gateway, reached at `/mcp/<id>`. */
+export type UpstreamConfig = (StdioUpstreamConfig | HttpUpstreamConfig) & {
+  /** The resource URI (RFC 8707/9728) tokens must name in `aud`. Default `<publicUrl>/mcp/<id>`. */
+  resource?: string
+  /** Where tool results go, for `mcp/response` (`input.destination.model`). Default: the policy's. */
+  destination?: string
+}
+
+/** Bounds on what crosses the gateway. */
+export interface GatewayLimits {
+  /** Largest client message (a POST body). Default 1 MiB. */
+  maxRequestBytes: number
+  /** Largest upstream message the gateway judges and relays (a tool result). Default 16 MiB. */
+  maxResultBytes: number
+  /** An upstream request unanswered this long is answered with an error. Default 5 min. */
+  upstreamTimeoutMs: number
+  /** Client sessions idle this long are closed. Default 30 min. */
+  sessionIdleMs: number
+}
+
+/** The whole `mcp-policy gateway` configuration. */
+export interface GatewayConfig {
+  host: string
+  port: number
+  /** The URL clients reach the gateway at (resource URIs and metadata URLs derive from it). Default `http://<host>:<port>`. */
+  publicUrl?: string
+  servers: Record<string, UpstreamConfig>
+  bundle: BundleSourceConfig
+  /** Omitted: the dev issuer of `mcp-policy token` (its key in `devKeyDir`). */
+  identity?: IdentityConfig
+  devKeyDir: string
+  log: PdpLogConfig | false
+  limits: GatewayLimits
+  bundleStore: string
+  /** `context.environment` policies see, e.g. `prod`. */
+  environment?: string
+}
+
+const SERVER_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const
+
+/** JSON Schema (draft 2020-12) of the `mcp-policy gateway --config` file. */
+export const gatewayConfigSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    publicUrl: { type: 'string', pattern: '^https?://[^/]+$' },
+    servers: {
+      type: 'object',
+      propertyNames: { pattern: SERVER_ID },
+      additionalProperties: {
+        type: 'object',
+        oneOf: [{ required: ['command'] }, { required: ['url'] }],
+        additionalProperties: false,
+        properties: {
+          command: { type: 'string', minLength: 1 },
+          args: { type: 'array', items: { type: 'string' } },
+          env: stringMap,
+          cwd: { type: 'string' },
+          sessions: { enum: ['shared', 'per-client'] },
+          url: { type: 'string', pattern: '^https?://' },
+          transport: { enum: ['streamable-http', 'sse'] },
+          headers: stringMap,
+          forwardClientToken: { type: 'boolean' },
+          resource: { type: 'string', minLength: 1 },
+          destination: { type: 'string' },
+        },
+      },
+    },
+    bundle: pdpConfigSchema.properties.bundle,
+    identity: pdpConfigSchema.properties.identity,
+    devKeyDir: { type: 'string' },
+    log: pdpConfigSchema.properties.log,
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxRequestBytes: { type: 'integer', minimum: 1024 },
+        maxResultBytes: { type: 'integer', minimum: 1024 },
+        upstreamTimeoutMs: { type: 'integer', minimum: 1 },
+        sessionIdleMs: { type: 'integer', minimum: 1000 },
+      },
+    },
+    bundleStore: { type: 'string' },
+    environment: { type: 'string' },
+  },
+} as const
+
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(gatewayConfigSchema)
+
+/** The embedded defaults: loopback port 8080, the default bundle, the dev issuer, a batch-mode log, no servers. */
+export function defaultGatewayConfig(): GatewayConfig {
+  const pdp = defaultPdpConfig()
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    servers: {},
+    bundle: pdp.bundle,
+    devKeyDir: pdp.devKeyDir,
+    log: { dir: 'decision-logs', durability: 'batch' },
+    limits: {
+      maxRequestBytes: 1024 * 1024,
+      maxResultBytes: 16 * 1024 * 1024,
+      upstreamTimeoutMs: 5 * 60_000,
+      sessionIdleMs: 30 * 60_000,
+    },
+    bundleStore: pdp.bundleStore,
+  }
+}
+
+/**
+ * Checks a parsed configuration object and fills every omitted member from {@link defaultGatewayConfig}.
+ *
+ * @throws McpPolicyError `ERR_GATEWAY_CONFIG_INVALID` naming each schema violation.
+ */
+export function resolveGatewayConfig(raw: unknown): GatewayConfig {
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? [])
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
+      .join('; ')
+    throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `invalid gateway configuration: ${problems}`)
+  }
+  const given = raw as Partial<GatewayConfig>
+  const defaults = defaultGatewayConfig()
+  return {
+    ...defaults,
+    ...given,
+    bundle: given.bundle ? { pollIntervalSeconds: 30, ...given.bundle } : defaults.bundle,
+    log: given.log === false ? false : { ...(defaults.log as PdpLogConfig), ...given.log },
+    limits: { ...defaults.limits, ...given.limits },
+    servers: given.servers ?? {},
+  }
+}
+
+/**
+ * Reads a JSON or YAML gateway configuration file.
+ *
+ * @throws McpPolicyError `ERR_GATEWAY_CONFIG_INVALID` when unreadable, unparsable or invalid.
+ */
+export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
+  let raw: unknown
+  try {
+    raw = parseYaml(await readFile(path, 'utf8'), { maxAliasCount: 100 })
+  } catch (err) {
+    throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `${path}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+  return resolveGatewayConfig(raw ?? {})
+}
+
+/** The gateway's public base URL: `publicUrl`, else the listen address. */
+export function gatewayBaseUrl(config: GatewayConfig, port: number): string {
+  if (config.publicUrl) return config.publicUrl
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return `http://${host}:${port}`
+}
+
+/** The resource URI of server `id`: what its tokens must name in `aud`. */
+export function upstreamResource(config: GatewayConfig, id: string, port: number): string {
+  return config.servers[id]?.resource ?? `${gatewayBaseUrl(config, port)}/mcp/${id}`
+}
+
+/** What the decision core needs, from the gateway configuration (the normalizer knows every server by id). */
+export function decisionCoreConfig(config: GatewayConfig, port: number): DecisionCoreConfig {
+  const pdp = defaultPdpConfig()
+  const servers = Object.fromEntries(
+    Object.keys(config.servers).map((id) => [id, { resource: upstreamResource(config, id, port) }]),
+  )
+  return {
+    bundle: config.bundle,
+    identity: config.identity,
+    devKeyDir: config.devKeyDir,
+    log: config.log,
+    bundleStore: config.bundleStore,
+    // A tool result is judged whole: the engine takes inputs up to the largest relayed message.
+    limits: {
+      ...pdp.limits,
+      maxBodyBytes: Math.max(config.limits.maxResultBytes, config.limits.maxRequestBytes),
+    },
+    normalize: {
+      servers,
+      // The gateway is the edge: X-Forwarded-* from a client is not trusted.
+      trustForwardedHeaders: false,
+      environment: config.environment,
+      limits: { maxBodyBytes: config.limits.maxRequestBytes },
+    },
+  }
+}
+
+/**
+ * The server id the shorthand `mcp-policy gateway -- COMMAND…` gives a stdio server: its package
+ * name without scope, version and the usual `mcp-server-` / `server-` / `-mcp` affixes
+ * (`npx -y @modelcontextprotocol/server-filesystem /srv` → `filesystem`, `uvx mcp-server-git` →
+ * `git`), else the command's own name.
+ */
+export function serverIdFromCommand(command: string, args: readonly string[]): string {
+  const launchers = new Set([
+    'npx',
+    'uvx',
+    'pipx',
+    'node',
+    'python',
+    'python3',
+    'bunx',
+    'deno',
+    'docker',
+    'uv',
+  ])
+  const name = basename(command)
+  const candidate = launchers.has(name) ? args.find((a) => !a.startsWith('-') && a !== 'run') : name
+  return serverIdFromName(candidate ?? name)
+}
+
+function serverIdFromName(name: string): string {
+  let id: string
+  const installed = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(name)
+  if (installed) id = installed[1]!
+  else if (name.includes('/') && !name.startsWith('@')) {
+    // A script path: its file name, or its package folder for index.js, dist/main.py and the like.
+    const parts = name
+      .split('/')
+      .filter((p) => p && !['dist', 'build', 'src', 'bin', 'lib', '.', '..'].includes(p))
+    const file = (parts.pop() ?? name).replace(/\.(m?[jt]s|py)$/, '')
+    id = ['index', 'main', 'server', 'cli', '__main__'].includes(file) ? (parts.pop() ?? file) : file
+  } else id = name
+  id = id
+    .replace(/^@[^/]+\//, '')
+    .replace(/@.*$/, '')
+    .replace(/_/g, '-')
+  id = id.replace(/^(mcp-server-|server-|mcp-)/, '').replace(/(-mcp-server|-mcp|-server)$/, '')
+  id = id.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
+  return /^[A-Za-z0-9]/.test(id) ? id : 'upstream'
+}

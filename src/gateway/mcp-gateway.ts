@@ -1,0 +1,505 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { policyDenial } from '../enforce/policy-denial.js'
+import { McpPolicyError } from '../errors.js'
+import type { Subject } from '../identity/subject.js'
+import type { HeaderBag } from '../normalize/http-envelope.js'
+import { type DecisionCore, openDecisionCore } from '../pdp/decision-core.js'
+import type { McpDecisionResponse } from '../pdp/decision-service.js'
+import { isLoopbackHost } from '../pdp/load-pdp-config.js'
+import { BoundedEventStore } from './bounded-event-store.js'
+import {
+  decisionCoreConfig,
+  type GatewayConfig,
+  gatewayBaseUrl,
+  type HttpUpstreamConfig,
+  type StdioUpstreamConfig,
+  upstreamResource,
+} from './gateway-config.js'
+import { GatewaySession } from './gateway-session.js'
+import { PerClientUpstream } from './per-client-upstream.js'
+import {
+  authenticationChallenge,
+  PROTECTED_RESOURCE_PREFIX,
+  protectedResourceMetadata,
+  protectedResourceMetadataUrl,
+} from './protected-resource.js'
+import { SharedStdioUpstream } from './shared-stdio-upstream.js'
+import type { Upstream } from './upstream-channel.js'
+
+/** A running gateway. */
+export interface RunningGateway {
+  /** `http://host:port` it listens on. */
+  url: string
+  port: number
+  /** The MCP endpoint of each server: `<url>/mcp/<id>`. */
+  endpoints: Record<string, string>
+  /** The resource URI (token audience) of each server. */
+  resources: Record<string, string>
+  core: DecisionCore
+  upstreams: Map<string, Upstream>
+  /** Open client sessions. */
+  sessionCount(): number
+  /** Stops accepting, closes every session and upstream, flushes the log. */
+  close(): Promise<void>
+}
+
+/** Options for {@link startGateway}. */
+export interface StartGatewayOptions {
+  /** Where start-up lines, upstream stderr and restarts go. Default stderr. */
+  print?: (line: string) => void
+  /** Version reported to upstream servers as the gateway's client version. */
+  version?: string
+}
+
+type Message = Record<string, unknown> & { id?: RequestId; method?: string }
+
+const SESSION_HEADER = 'mcp-session-id'
+
+/**
+ * Starts `mcp-policy gateway`: a Streamable HTTP front end (the MCP SDK's server transport) that
+ * fronts each configured upstream server at `/mcp/<id>`, deciding every message in-process with
+ * the same {@link DecisionService} the PDP uses (so its decisions are logged, verified and replayed
+ * like the PDP's). Per server it publishes OAuth Protected Resource Metadata (RFC 9728) and answers
+ * a missing or bad token with 401 and a `WWW-Authenticate` challenge pointing at it. The client's
+ * token is not passed upstream; the policy's `headers` obligation and the server's configured
+ * headers are.
+ *
+ * @throws McpPolicyError `ERR_GATEWAY_CONFIG_INVALID` (no servers, unsafe bind), bundle and log errors.
+ * @example
+ * ```ts
+ * const gateway = await startGateway({ ...defaultGatewayConfig(), port: 0,
+ *   servers: { filesystem: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] } } })
+ * console.log(gateway.endpoints.filesystem) // http://127.0.0.1:…/mcp/filesystem
+ * await gateway.close()
+ * ```
+ */
+export async function startGateway(
+  config: GatewayConfig,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
+  const print = options.print ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const ids = Object.keys(config.servers)
+  if (ids.length === 0)
+    throw new McpPolicyError(
+      'ERR_GATEWAY_CONFIG_INVALID',
+      'no upstream server configured (servers, or -- COMMAND…)',
+    )
+  if (!isLoopbackHost(config.host) && !config.identity)
+    throw new McpPolicyError(
+      'ERR_GATEWAY_CONFIG_INVALID',
+      `refusing to listen on ${config.host} with the local dev issuer: configure identity (your SSO's issuer), or bind 127.0.0.1`,
+    )
+  const server = createServer({
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: 10_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(
+        new McpPolicyError(
+          'ERR_GATEWAY_CONFIG_INVALID',
+          `cannot listen on ${config.host}:${config.port}: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      ),
+    )
+    server.listen({ host: config.host, port: config.port }, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  let core: DecisionCore
+  try {
+    core = await openDecisionCore(decisionCoreConfig(config, port), { worker: '0', chain: 'gateway' })
+  } catch (err) {
+    server.close()
+    throw err
+  }
+  const base = gatewayBaseUrl(config, port)
+  const resources = Object.fromEntries(ids.map((id) => [id, upstreamResource(config, id, port)]))
+  const endpoints = Object.fromEntries(ids.map((id) => [id, `${base}/mcp/${id}`]))
+  const upstreams = new Map<string, Upstream>()
+  for (const id of ids) {
+    const upstream = makeUpstream(id, config, print, options.version)
+    upstreams.set(id, upstream)
+    if (upstream instanceof SharedStdioUpstream) {
+      upstream.start().then(
+        () => print(`upstream ${id}: ready`),
+        () => {}, // reported, and restarted, by the upstream itself
+      )
+    }
+  }
+  const sessions = new Map<string, GatewaySession>()
+  const issuers = core.identity.issuers.map((i) => i.issuer)
+  const front = new GatewayFrontEnd({ config, core, upstreams, sessions, resources, issuers })
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    front.handle(req, res).catch((err: Error) => {
+      print(`gateway: ${err.message}`)
+      if (!res.headersSent) sendJson(res, 500, rpcError(null, -32603, 'internal gateway error'))
+      else res.destroy()
+    })
+  })
+  const sweep = setInterval(() => {
+    const idleSince = Date.now() - config.limits.sessionIdleMs
+    for (const [id, session] of sessions)
+      if (session.lastActive < idleSince) {
+        sessions.delete(id)
+        session.close().catch(() => {})
+      }
+  }, 60_000)
+  sweep.unref()
+
+  return {
+    url: base,
+    port,
+    endpoints,
+    resources,
+    core,
+    upstreams,
+    sessionCount: () => sessions.size,
+    async close() {
+      clearInterval(sweep)
+      await core.stopBundleSource()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      await Promise.allSettled([...sessions.values()].map((s) => s.close()))
+      sessions.clear()
+      await Promise.allSettled([...upstreams.values()].map((u) => u.close()))
+      server.closeAllConnections()
+      await closed
+      await core.close()
+    },
+  }
+}
+
+function makeUpstream(
+  id: string,
+  config: GatewayConfig,
+  print: (line: string) => void,
+  version: string | undefined,
+): Upstream {
+  const upstream = config.servers[id]!
+  if ('command' in upstream) {
+    const stdio = upstream as StdioUpstreamConfig
+    if (stdio.sessions !== 'per-client')
+      return new SharedStdioUpstream(id, stdio, {
+        print,
+        maxMessageBytes: config.limits.maxResultBytes,
+        requestTimeoutMs: config.limits.upstreamTimeoutMs,
+        clientVersion: version,
+      })
+    return new PerClientUpstream(
+      id,
+      () =>
+        new StdioClientTransport({
+          command: stdio.command,
+          args: stdio.args,
+          env: { ...getDefaultEnvironment(), ...stdio.env },
+          cwd: stdio.cwd,
+          stderr: 'inherit',
+          maxBufferSize: config.limits.maxResultBytes,
+        }),
+      { transport: 'stdio', command: stdio.command },
+    )
+  }
+  const http = upstream as HttpUpstreamConfig
+  const url = new URL(http.url)
+  return new PerClientUpstream(
+    id,
+    (headersFor) => {
+      // The configured headers on every request; a request's obligation headers on that request.
+      const fetchWithHeaders = async (input: string | URL | Request, init?: RequestInit) => {
+        const extra = typeof init?.body === 'string' ? headersFor(safeParse(init.body)) : undefined
+        if (!extra) return fetch(input, init)
+        const headers = new Headers(init?.headers)
+        for (const [name, value] of Object.entries(extra)) headers.set(name, value)
+        return fetch(input, { ...init, headers })
+      }
+      const requestInit = { headers: { ...(http.headers ?? {}) } }
+      return http.transport === 'sse'
+        ? new SSEClientTransport(url, { requestInit, fetch: fetchWithHeaders })
+        : new StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithHeaders })
+    },
+    { transport: http.transport ?? 'streamable-http', url: url.origin + url.pathname },
+  )
+}
+
+interface FrontEndParts {
+  config: GatewayConfig
+  core: DecisionCore
+  upstreams: Map<string, Upstream>
+  sessions: Map<string, GatewaySession>
+  resources: Record<string, string>
+  issuers: string[]
+}
+
+/** The HTTP side of the gateway: routes, metadata, decisions that become HTTP answers, sessions. */
+class GatewayFrontEnd {
+  readonly #parts: FrontEndParts
+
+  constructor(parts: FrontEndParts) {
+    this.#parts = parts
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway')
+    const path = url.pathname
+    if (path.startsWith(PROTECTED_RESOURCE_PREFIX))
+      return this.#metadata(res, path.slice(PROTECTED_RESOURCE_PREFIX.length))
+    if (path === '/health/live') return sendJson(res, 200, { status: 'ok' })
+    if (path === '/health/ready') return this.#ready(res)
+    const match = /^\/mcp\/([^/]+)\/?$/.exec(path)
+    const id = match ? decodeURIComponent(match[1]!) : undefined
+    if (id === undefined || !this.#parts.upstreams.has(id))
+      return sendJson(res, 404, rpcError(null, -32601, `no MCP server at ${path.slice(0, 200)}`))
+    if (req.method === 'POST') return this.#post(req, res, id)
+    if (req.method === 'GET' || req.method === 'DELETE') return this.#streamOrEnd(req, res, id)
+    res.setHeader('Allow', 'GET, POST, DELETE')
+    return sendJson(res, 405, rpcError(null, -32600, 'method not allowed'))
+  }
+
+  #metadata(res: ServerResponse, resourcePath: string): void {
+    const { resources, issuers } = this.#parts
+    const ids = Object.keys(resources)
+    const id =
+      ids.find((i) => new URL(resources[i]!).pathname === resourcePath) ??
+      (ids.length === 1 && resourcePath === '' ? ids[0] : undefined)
+    if (id === undefined) sendJson(res, 404, { error: 'not_found' })
+    else sendJson(res, 200, protectedResourceMetadata(resources[id]!, issuers, id))
+  }
+
+  #ready(res: ServerResponse): void {
+    const upstreams = Object.fromEntries([...this.#parts.upstreams].map(([id, u]) => [id, u.status()]))
+    const ready = this.#parts.core.service.engine.bundle !== undefined
+    sendJson(res, ready ? 200 : 503, {
+      ready,
+      sessions: this.#parts.sessions.size,
+      upstreams,
+      ...this.#parts.core.status(),
+    })
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const { config, core, sessions } = this.#parts
+    const body = await readBody(req, config.limits.maxRequestBytes)
+    if (body === undefined) {
+      res.setHeader('Connection', 'close')
+      return sendJson(
+        res,
+        413,
+        rpcError(null, -32600, `message exceeds ${config.limits.maxRequestBytes} bytes`),
+      )
+    }
+    const headers = req.headers as HeaderBag
+    const { response, input } = await core.service.decideMessage({
+      message: body,
+      headers,
+      server: id,
+      sourceIp: req.socket.remoteAddress,
+      host: req.headers.host,
+      path: req.url,
+    })
+    const message = input ? (JSON.parse(body.toString('utf8')) as Message) : undefined
+    const requestId = message?.id ?? null
+    const sessionId = header(req, SESSION_HEADER)
+    let session = sessionId === undefined ? undefined : sessions.get(sessionId)
+    if (!response.allow || !input || !message) {
+      const challenge = this.#challenge(response, id, headers)
+      if (challenge) {
+        res.setHeader('WWW-Authenticate', challenge.header)
+        return sendJson(
+          res,
+          challenge.status,
+          rpcError(requestId, -31001, response.reasons[0]?.message ?? 'unauthorized', denialData(response)),
+        )
+      }
+      if (!input || !message)
+        return sendJson(res, 400, {
+          jsonrpc: '2.0',
+          id: null,
+          error: policyDenial(response, response.decision_id),
+        })
+      if (message.method !== undefined && message.id !== undefined)
+        return sendJson(res, 200, {
+          jsonrpc: '2.0',
+          id: message.id,
+          error: policyDenial(response, response.decision_id),
+        })
+      // A denied notification is dropped; a denied answer to the server's request becomes an error to the server.
+      if (session && session.owner === ownerOf(input.subject)) {
+        const { decision_id, ...decision } = response
+        if (message.method === undefined) session.refuseClientResponse(message, decision, decision_id)
+      }
+      res.statusCode = 202
+      return void res.end()
+    }
+    const approval = response.obligations.require_approval
+    if (approval && message.id !== undefined) {
+      // The gateway has no human to ask: an obligation it cannot meet is not met.
+      const reasons = [
+        { code: 'approval_required', message: `a human must approve this call: ${approval.reason}` },
+      ]
+      return sendJson(res, 200, {
+        jsonrpc: '2.0',
+        id: message.id,
+        error: policyDenial({ status: 403, reasons }, response.decision_id),
+      })
+    }
+    const owner = ownerOf(input.subject)
+    if (sessionId === undefined) {
+      if (message.method !== 'initialize')
+        return sendJson(
+          res,
+          400,
+          rpcError(requestId, -32000, 'Bad Request: Mcp-Session-Id header is required'),
+        )
+      const opened = await this.#openSession(id, owner)
+      if (!opened)
+        return sendJson(
+          res,
+          200,
+          rpcError(requestId, -32603, `${id} cannot be reached`, {
+            reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE',
+          }),
+        )
+      session = opened
+    } else if (!session || session.owner !== owner) {
+      // A session is its opener's: another caller holding its id is told it does not exist.
+      return sendJson(res, 404, rpcError(requestId, -32001, 'Session not found'))
+    }
+    const { decision_id: _, ...decision } = response
+    session.admit(message, input, decision, headers)
+    await session.transport.handleRequest(req, res, message)
+  }
+
+  /** GET opens the standalone SSE stream, DELETE ends the session: both only for the session's owner. */
+  async #streamOrEnd(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const { core, sessions } = this.#parts
+    const sessionId = header(req, SESSION_HEADER)
+    const headers = req.headers as HeaderBag
+    // Judged as the caller's ping: the token must verify for this server and the policy let it in.
+    const { response, input } = await core.service.decideMessage({
+      message: { jsonrpc: '2.0', id: `gateway-${req.method?.toLowerCase()}`, method: 'ping' },
+      headers,
+      server: id,
+      sourceIp: req.socket.remoteAddress,
+      host: req.headers.host,
+      path: req.url,
+    })
+    if (!response.allow || !input) {
+      const challenge = this.#challenge(response, id, headers)
+      if (challenge) res.setHeader('WWW-Authenticate', challenge.header)
+      return sendJson(res, challenge?.status ?? 403, {
+        jsonrpc: '2.0',
+        id: null,
+        error: policyDenial(response, response.decision_id),
+      })
+    }
+    const session = sessionId === undefined ? undefined : sessions.get(sessionId)
+    if (!session || session.owner !== ownerOf(input.subject))
+      return sendJson(res, sessionId === undefined ? 400 : 404, rpcError(null, -32001, 'Session not found'))
+    session.lastHeaders = headers
+    session.lastActive = Date.now()
+    await session.transport.handleRequest(req, res)
+  }
+
+  async #openSession(id: string, owner: string): Promise<GatewaySession | undefined> {
+    const { config, core, upstreams, sessions } = this.#parts
+    let channel: Awaited<ReturnType<Upstream['open']>>
+    try {
+      channel = await upstreams.get(id)!.open()
+    } catch {
+      return undefined
+    }
+    const upstreamConfig = config.servers[id]!
+    let session!: GatewaySession
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: new BoundedEventStore(),
+      onsessioninitialized: (sessionId) => {
+        sessions.set(sessionId, session)
+      },
+      onsessionclosed: (sessionId) => {
+        sessions.delete(sessionId)
+        session.close().catch(() => {})
+      },
+      // Checked before the transport sees a request: the front end already bounded the body.
+      maxRequestBodySize: config.limits.maxRequestBytes,
+    })
+    session = new GatewaySession(transport, channel, {
+      service: core.service,
+      serverId: id,
+      destination: upstreamConfig.destination,
+      forwardClientToken: 'url' in upstreamConfig && upstreamConfig.forwardClientToken === true,
+      owner,
+    })
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId)
+      session.close().catch(() => {})
+    }
+    return session
+  }
+
+  #challenge(response: McpDecisionResponse, id: string, headers: HeaderBag) {
+    const metadataUrl = protectedResourceMetadataUrl(this.#parts.resources[id]!)
+    return authenticationChallenge(response, metadataUrl, headers.authorization !== undefined)
+  }
+}
+
+/** Who a session belongs to: the verified issuer and subject. */
+function ownerOf(subject: Subject): string {
+  return JSON.stringify([subject.issuer ?? '', subject.id ?? ''])
+}
+
+function denialData(response: McpDecisionResponse): Record<string, unknown> {
+  return policyDenial(response, response.decision_id).data
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function rpcError(id: unknown, code: number, message: string, data?: Record<string, unknown>) {
+  return { jsonrpc: '2.0', id: id ?? null, error: { code, message, ...(data ? { data } : {}) } }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+  })
+  res.end(text)
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The request body, or undefined once it passes `limit` bytes (the rest is not read). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) return undefined
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) return undefined
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}

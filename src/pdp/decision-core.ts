@@ -1,0 +1,170 @@
+import { createPrivateKey } from 'node:crypto'
+import { access, readFile } from 'node:fs/promises'
+import { DecisionLog } from '../audit/decision-log.js'
+import { storeBundleBytes } from '../bundle/bundle-store.js'
+import { loadBundle } from '../bundle/load-bundle.js'
+import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
+import { PolicyEngine } from '../engine/policy-engine.js'
+import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { devIssuerConfig, loadOrCreateDevKey } from '../identity/dev-token.js'
+import type { IdentityConfig } from '../identity/identity-config.js'
+import { TokenVerifier } from '../identity/token-verifier.js'
+import { RequestNormalizer } from '../normalize/request-normalizer.js'
+import type { BundleSource } from './bundle-source.js'
+import { DecisionService } from './decision-service.js'
+import { FileBundleSource } from './file-bundle-source.js'
+import { HttpBundleSource } from './http-bundle-source.js'
+import type { PdpConfig } from './pdp-config.js'
+import { PdpMetrics } from './pdp-metrics.js'
+
+/** What a decision core needs of the configuration: the PDP's and the gateway's share it. */
+export type DecisionCoreConfig = Pick<
+  PdpConfig,
+  'bundle' | 'identity' | 'devKeyDir' | 'normalize' | 'log' | 'limits' | 'bundleStore'
+>
+
+/** An opened decision core: the engine with its bundle source, the identity, the log, the service. */
+export interface DecisionCore {
+  service: DecisionService
+  metrics: PdpMetrics
+  log: DecisionLog | undefined
+  /** The identity configuration in force (the dev issuer when none was given). */
+  identity: IdentityConfig
+  /** Loads new bundle bytes (verified, atomic swap); a bad bundle leaves the old one serving. */
+  loadBundleBytes(bytes: Uint8Array, origin: string): Promise<void>
+  /** Facts for readiness endpoints: bundle, last bundle error, bundle source, log. */
+  status(): Record<string, unknown>
+  /** Stops watching or polling for bundles (first step of a drain). */
+  stopBundleSource(): Promise<void>
+  /** Stops the bundle source, then flushes and fsyncs the log. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens what every enforcement point built on the engine shares — the PDP (`serve`) and the MCP
+ * gateway (`gateway`): the policy engine with its bundle loaded (refusing to start without one when
+ * the bundle is a file), the bundle source that reloads it, the token verifier, this process's
+ * decision-log chain, metrics, and the {@link DecisionService} joining them.
+ *
+ * @throws McpPolicyError bundle (`ERR_BUNDLE_*`) and log (`ERR_LOG_*`) errors.
+ */
+export async function openDecisionCore(
+  config: DecisionCoreConfig,
+  options: { worker: string; chain: string },
+): Promise<DecisionCore> {
+  const { worker } = options
+  const identity: IdentityConfig = config.identity ?? {
+    issuers: [devIssuerConfig(await loadOrCreateDevKey(config.devKeyDir))],
+  }
+  const verification = await bundleVerification(config)
+  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes })
+  const log = config.log
+    ? await DecisionLog.open({
+        dir: config.log.dir,
+        chain: `${options.chain}-${worker}-${Date.now().toString(36)}`,
+        durability: config.log.durability,
+        rotateBytes: config.log.rotateBytes,
+        signingKey: config.log.signingKeyFile ? await readSigningKey(config.log.signingKeyFile) : undefined,
+        labels: { worker },
+      })
+    : undefined
+  const metrics = new PdpMetrics({ worker, logBacklog: () => log?.backlog ?? 0 })
+  const service = new DecisionService({
+    engine,
+    normalizer: new RequestNormalizer(config.normalize, new TokenVerifier(identity)),
+    log,
+    observe: (path, allow, reasons, seconds) => metrics.decision(path, allow, reasons, seconds),
+  })
+
+  let lastBundleError: { code: string; message: string; at: string } | undefined
+  const loadBundleBytes = async (bytes: Uint8Array, origin: string) => {
+    try {
+      const bundle = await loadBundle(bytes, { verification })
+      await storeBundleBytes(config.bundleStore, bytes)
+      const ref = await engine.load(bundle)
+      metrics.bundleLoaded(ref)
+      lastBundleError = undefined
+    } catch (err) {
+      const error = toMcpPolicyError(err, 'ERR_BUNDLE_CORRUPT', `bundle from ${origin}`)
+      lastBundleError = { code: error.code, message: error.message, at: new Date().toISOString() }
+      metrics.bundleFailed(error.code)
+      throw error
+    }
+  }
+  // A file source must yield a bundle at startup (a typo in the path should not start a PDP that
+  // never gets ready); a bundle service may be down at startup: the PDP starts not ready and polls.
+  if (config.bundle.file) await readBundleFile(config.bundle.file)
+  const source: BundleSource = config.bundle.url
+    ? new HttpBundleSource(config.bundle.url, {
+        pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
+        bearerToken: config.bundle.token,
+        allowPlainHttp: config.bundle.allowPlainHttp,
+      })
+    : new FileBundleSource(config.bundle.file!)
+  await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
+  if (config.bundle.file && !engine.bundle) {
+    await source.stop()
+    await log?.close()
+    throw new McpPolicyError(
+      lastBundleError?.code === 'ERR_BUNDLE_NOT_FOUND' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_CORRUPT',
+      lastBundleError?.message ?? `no bundle could be loaded from ${config.bundle.file}`,
+    )
+  }
+  let sourceStopped: Promise<void> | undefined
+  const stopBundleSource = () => {
+    sourceStopped ??= source.stop()
+    return sourceStopped
+  }
+  return {
+    service,
+    metrics,
+    log,
+    identity,
+    loadBundleBytes,
+    status: () => ({
+      bundle: engine.bundle ?? null,
+      last_bundle_error: lastBundleError ?? null,
+      bundle_source: source.status(),
+      log: log ? { chain: log.chain, backlog: log.backlog } : null,
+    }),
+    stopBundleSource,
+    async close() {
+      await stopBundleSource()
+      await log?.close()
+    },
+  }
+}
+
+async function readBundleFile(path: string): Promise<void> {
+  try {
+    await access(path)
+  } catch (err) {
+    throw new McpPolicyError(
+      'ERR_BUNDLE_NOT_FOUND',
+      `cannot read bundle ${path}: ${(err as Error).message} (build it with mcp-policy build)`,
+      { cause: err },
+    )
+  }
+}
+
+async function bundleVerification(config: DecisionCoreConfig): Promise<BundleVerification | undefined> {
+  const keys = config.bundle.verificationKeys
+  if (!keys?.length) return undefined
+  const entries = await Promise.all(
+    keys.map(
+      async (k) =>
+        [k.keyId, { key: await readFile(k.file, 'utf8'), algorithm: k.algorithm ?? 'RS256' }] as const,
+    ),
+  )
+  return { keys: Object.fromEntries(entries) }
+}
+
+async function readSigningKey(path: string) {
+  try {
+    return createPrivateKey(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw new McpPolicyError('ERR_LOG_KEY_INVALID', `cannot read checkpoint signing key ${path}`, {
+      cause: err,
+    })
+  }
+}
