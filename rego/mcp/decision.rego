@@ -24,6 +24,15 @@ lifecycle_methods := {
 	"prompts/list",
 }
 
+# Requests an MCP server may send its client, through a gateway that decides both directions
+# (input.mcp.direction == "server_to_client"): the client's model, user and roots answer them.
+server_request_methods := {
+	"sampling/createMessage",
+	"elicitation/create",
+	"roots/list",
+	"ping",
+}
+
 # Methods that name a target the access rules judge.
 target_methods := {
 	"tools/call": "tool",
@@ -58,9 +67,22 @@ allow if {
 
 authenticated if input.subject.authenticated == true
 
-method_permitted if input.mcp.method in lifecycle_methods
+# Client methods are judged only as the client's: a server cannot send tools/call to its client.
+from_client if not input.mcp.direction
+
+from_server if input.mcp.direction == "server_to_client"
+
+method_permitted if {
+	from_client
+	input.mcp.method in lifecycle_methods
+}
 
 method_permitted if startswith(input.mcp.method, "notifications/")
+
+method_permitted if {
+	from_server
+	input.mcp.method in server_request_methods
+}
 
 # Responses the client sends to server-initiated requests (sampling, elicitation, roots).
 method_permitted if {
@@ -69,6 +91,7 @@ method_permitted if {
 }
 
 method_permitted if {
+	from_client
 	target_methods[input.mcp.method]
 	count(access.requested) == 1
 }

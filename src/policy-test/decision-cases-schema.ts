@@ -75,6 +75,11 @@ export const decisionCasesSchema = {
       properties: {
         name: { type: 'string', minLength: 1 },
         message: { description: 'The MCP JSON-RPC message: an object, or raw body text.' },
+        direction: {
+          enum: ['server_to_client'],
+          description:
+            'server_to_client: the message is one the MCP server sends to the client (sampling, elicitation, roots), as a gateway deciding both directions sees it.',
+        },
         result: { type: 'object', description: 'A tool result: the case judges it at mcp/response.' },
         destination: { type: 'object', description: 'Where the result goes (mcp/response input).' },
         expect: {

@@ -46,6 +46,8 @@ export interface DecisionCase {
   headers?: Record<string, string>
   attributes?: Record<string, unknown>
   message: unknown
+  /** `server_to_client`: a message the MCP server sends (decided by a gateway seeing both directions). */
+  direction?: 'server_to_client'
   result?: Record<string, unknown>
   destination?: Record<string, unknown>
   expect: CaseExpectation

@@ -97,6 +97,7 @@ async function runCase(
     server: testCase.server,
     attributes: testCase.attributes,
     now,
+    direction: testCase.direction,
   }
   if (testCase.result !== undefined) {
     const judged = await service.judgeResponse({
