@@ -21,6 +21,8 @@ export interface StdioUpstreamConfig {
    * session, for servers that keep per-session state or must never mix users.
    */
   sessions?: 'shared' | 'per-client'
+  /** A request this server leaves unanswered this long is answered with an error. Default `limits.upstreamTimeoutMs`. */
+  timeoutMs?: number
 }
 
 /** An MCP server the gateway reaches over HTTP. */
@@ -104,6 +106,7 @@ export const gatewayConfigSchema = {
           env: stringMap,
           cwd: { type: 'string' },
           sessions: { enum: ['shared', 'per-client'] },
+          timeoutMs: { type: 'integer', minimum: 1 },
           url: { type: 'string', pattern: '^https?://' },
           transport: { enum: ['streamable-http', 'sse'] },
           headers: stringMap,

@@ -193,7 +193,7 @@ function makeUpstream(
       return new SharedStdioUpstream(id, stdio, {
         print,
         maxMessageBytes: config.limits.maxResultBytes,
-        requestTimeoutMs: config.limits.upstreamTimeoutMs,
+        requestTimeoutMs: stdio.timeoutMs ?? config.limits.upstreamTimeoutMs,
         clientVersion: version,
       })
     return new PerClientUpstream(

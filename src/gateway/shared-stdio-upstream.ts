@@ -421,16 +421,22 @@ export class SharedStdioUpstream implements Upstream {
     this.#ready.catch(() => {})
   }
 
+  #reportDropped(second: number): void {
+    const window = this.#stderrWindow
+    if (window.second !== second || window.dropped === 0) return
+    this.#options.print(`upstream ${this.id} stderr: … ${window.dropped} lines dropped (rate limit)`)
+    window.dropped = 0
+  }
+
   #stderrLine(line: string): void {
     const second = Math.floor(Date.now() / 1000)
-    const window = this.#stderrWindow
-    if (window.second !== second) {
-      if (window.dropped > 0)
-        this.#options.print(`upstream ${this.id} stderr: … ${window.dropped} lines dropped (rate limit)`)
+    if (this.#stderrWindow.second !== second) {
+      this.#reportDropped(this.#stderrWindow.second)
       this.#stderrWindow = { second, lines: 0, dropped: 0 }
     }
     if (++this.#stderrWindow.lines > STDERR_LINES_PER_SECOND) {
-      this.#stderrWindow.dropped++
+      // The count is reported when the second is over, even if the flood stops here.
+      if (this.#stderrWindow.dropped++ === 0) setTimeout(() => this.#reportDropped(second), 1000).unref()
       return
     }
     this.#options.print(`upstream ${this.id} stderr: ${line.slice(0, STDERR_LINE_BYTES)}`)

@@ -1,0 +1,238 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { McpError } from '@modelcontextprotocol/sdk/types.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyLog } from '../../src/index.js'
+import {
+  buildReferenceBundleWith,
+  connectClient,
+  eventually,
+  faultyServer,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/gateway.js'
+
+// The gateway against an upstream that misbehaves on request (test/fixtures/servers/faulty-mcp-server.ts)
+// and against hostile clients: nothing crashes it, every message is decided and logged, every
+// refusal carries a reason.
+
+const FAULTY_TOOLS = ['echo', 'crash', 'hang', 'junk', 'flood', 'big', 'headers', 'progress']
+
+async function rpcError(call: Promise<unknown>): Promise<McpError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(McpError)
+  return error as McpError
+}
+
+describe('mcp-policy gateway under faults', () => {
+  let gateway: TestGateway
+  let httpUpstream: ChildProcess
+  let httpUrl = ''
+  const clients: Client[] = []
+  const connect = async (server: string, capabilities = {}) => {
+    const client = await connectClient(
+      gateway.endpoints[server]!,
+      await gateway.token('alice', ['developer'], server),
+      capabilities,
+    )
+    clients.push(client)
+    return client
+  }
+
+  beforeAll(async () => {
+    httpUpstream = spawn(process.execPath, [faultyServer, '--http', '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const [line] = (await once(httpUpstream.stdout!, 'data')) as [Buffer]
+    httpUrl = `http://127.0.0.1:${/listening (\d+)/.exec(line.toString())![1]}/mcp`
+    const bundle = await buildReferenceBundleWith((data) => {
+      for (const id of ['faulty', 'hostile', 'remote']) {
+        data.servers[id] = {
+          classification: 'internal',
+          tools: Object.fromEntries(FAULTY_TOOLS.map((t) => [t, {}])),
+        }
+        data.grants.roles.developer.tools[id] = ['*']
+      }
+    })
+    gateway = await startTestGateway(
+      bundle.path,
+      {
+        faulty: { command: process.execPath, args: [faultyServer], timeoutMs: 1500 },
+        hostile: { command: process.execPath, args: [faultyServer], env: { HOSTILE_TOOLS: '1' } },
+        remote: { url: httpUrl, headers: { 'x-service-credential': 'gateway-secret' } },
+      },
+      {
+        limits: {
+          maxRequestBytes: 64 * 1024,
+          maxResultBytes: 16 * 1024 * 1024,
+          upstreamTimeoutMs: 60_000,
+          sessionIdleMs: 60_000,
+        },
+      },
+    )
+  })
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.close()))
+    await gateway?.close()
+    httpUpstream?.kill()
+  })
+
+  it('restarts an upstream that crashes: the call in flight fails with a reason, later calls work again', async () => {
+    const client = await connect('faulty')
+    expect((await client.callTool({ name: 'echo', arguments: { text: 'before' } })).content).toEqual([
+      { type: 'text', text: 'before' },
+    ])
+    const crashed = await rpcError(client.callTool({ name: 'crash', arguments: {} }))
+    expect(crashed.data).toEqual({ reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' })
+    const after = await eventually(() => client.callTool({ name: 'echo', arguments: { text: 'after' } }))
+    expect(after.content).toEqual([{ type: 'text', text: 'after' }])
+    expect(gateway.upstreams.get('faulty')!.status().restarts).toBeGreaterThanOrEqual(1)
+    expect(gateway.printed.some((l) => l.includes('upstream faulty: process exited; restarting'))).toBe(true)
+  })
+
+  it('answers a call the upstream never answers with a timeout error', async () => {
+    const client = await connect('faulty')
+    const hung = await rpcError(
+      client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 30_000 }),
+    )
+    expect(hung.message).toContain('did not answer within 1500 ms')
+    expect((await client.callTool({ name: 'echo', arguments: { text: 'still here' } })).isError).toBeFalsy()
+  })
+
+  it('skips non-JSON lines on stdout, and rate-limits a stderr flood into its log', async () => {
+    const client = await connect('faulty')
+    const junk = await client.callTool({ name: 'junk', arguments: {} })
+    expect(junk.content).toEqual([{ type: 'text', text: 'after junk' }])
+    const flood = await client.callTool({ name: 'flood', arguments: {} })
+    expect(flood.content).toEqual([{ type: 'text', text: 'flooded' }])
+    const floodLines = gateway.printed.filter((l) => l.includes('flood line'))
+    expect(floodLines.length).toBeGreaterThan(0)
+    expect(floodLines.length).toBeLessThan(20_000)
+    await eventually(async () => {
+      expect(gateway.printed.some((l) => /lines dropped \(rate limit\)/.test(l))).toBe(true)
+    }, 5_000)
+  })
+
+  it('judges and relays a 10 MB result, and refuses one beyond the bound', async () => {
+    const client = await connect('hostile')
+    const big = await client.callTool({ name: 'big', arguments: { bytes: 10 * 1024 * 1024 } }, undefined, {
+      timeout: 60_000,
+    })
+    expect((big.content as { text: string }[])[0]!.text.length).toBe(10 * 1024 * 1024)
+    // 17 MB is over maxResultBytes: the line never reaches the policy, the call fails, the gateway lives.
+    const tooBig = await rpcError(
+      client.callTool({ name: 'big', arguments: { bytes: 17 * 1024 * 1024 } }, undefined, {
+        timeout: 60_000,
+      }),
+    )
+    expect(tooBig.data).toEqual({ reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' })
+    await eventually(() => client.callTool({ name: 'echo', arguments: { text: 'ok' } }))
+  })
+
+  it('shows none of the tools an upstream lists under hostile names, and keeps serving', async () => {
+    const client = await connect('hostile')
+    const names = (await client.listTools()).tools.map((t) => t.name)
+    expect(names.sort()).toEqual([...FAULTY_TOOLS].sort())
+    const proto = await rpcError(client.callTool({ name: '__proto__', arguments: {} }))
+    expect((proto.data as { reason: string }).reason).toBe('tool_unknown')
+  })
+
+  it('passes progress notifications and cancellation through', async () => {
+    const client = await connect('faulty')
+    const progress: number[] = []
+    await client.callTool({ name: 'progress', arguments: {} }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    })
+    expect(progress).toEqual([1, 2, 3])
+    const controller = new AbortController()
+    const hung = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: controller.signal })
+    setTimeout(() => controller.abort('the user gave up'), 100)
+    await expect(hung).rejects.toThrow()
+    expect((await client.callTool({ name: 'echo', arguments: { text: 'next' } })).content).toEqual([
+      { type: 'text', text: 'next' },
+    ])
+  })
+
+  it('never passes the client token upstream: the HTTP upstream sees the configured credential only', async () => {
+    const client = await connect('remote')
+    const seen = JSON.parse(
+      ((await client.callTool({ name: 'headers', arguments: {} })).content as { text: string }[])[0]!.text,
+    ) as Record<string, string>
+    expect(seen.authorization).toBeUndefined()
+    expect(seen['x-service-credential']).toBe('gateway-secret')
+    expect(JSON.stringify(seen)).not.toContain('Bearer')
+  })
+
+  it('refuses oversized, deep, malformed and batched client messages with reasons, and logs them', async () => {
+    const token = await gateway.token('alice', ['developer'], 'faulty')
+    const post = (body: string) =>
+      fetch(gateway.endpoints.faulty!, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${token}`,
+        },
+        body,
+      })
+    const oversized = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(70_000) } }),
+    )
+    expect(oversized.status).toBe(413)
+    const deep = await post(
+      `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":${'['.repeat(200)}${']'.repeat(200)}}}`,
+    )
+    expect(deep.status).toBe(400)
+    expect(JSON.stringify(await deep.json())).toContain('ERR_NORMALIZE_TOO_DEEP')
+    const malformed = await post('{"jsonrpc":"2.0","id":1,"method":')
+    expect(malformed.status).toBe(400)
+    const batch = await post(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'ping' }]))
+    expect(batch.status).toBe(400)
+    expect(JSON.stringify(await batch.json())).toContain('ERR_NORMALIZE_BATCH_UNSUPPORTED')
+    const notJsonRpc = await post('{"hello":"world"}')
+    expect(notJsonRpc.status).toBe(400)
+  })
+
+  it('survives a client that disconnects mid-stream', async () => {
+    const token = await gateway.token('alice', ['developer'], 'faulty')
+    const client = await connect('faulty')
+    const sessionId = (client.transport as { sessionId?: string }).sessionId!
+    const controller = new AbortController()
+    const pending = fetch(gateway.endpoints.faulty!, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'gone',
+        method: 'tools/call',
+        params: { name: 'hang', arguments: {} },
+      }),
+    })
+    const response = await pending
+    expect(response.status).toBe(200)
+    controller.abort()
+    await new Promise((r) => setTimeout(r, 200))
+    expect((await client.callTool({ name: 'echo', arguments: { text: 'alive' } })).content).toEqual([
+      { type: 'text', text: 'alive' },
+    ])
+  })
+
+  it('recorded every decision in a log that verifies', async () => {
+    await gateway.core.log?.flush()
+    const verification = await verifyLog([gateway.logDir])
+    expect(verification.intact).toBe(true)
+    expect(verification.chains.reduce((n, c) => n + c.events, 0)).toBeGreaterThan(30)
+  })
+})
