@@ -69,6 +69,8 @@ export async function startNginxGateway(options: NginxGatewayOptions): Promise<N
     PDP: pdp.host,
     PDP_AUTHORIZATION: options.pdpAuthorization ?? '',
     UPSTREAM: upstream.host,
+    // The Host the MCP server expects: its own authority, as in the upstream URL.
+    UPSTREAM_HOST: upstream.host,
     UPSTREAM_PATH: upstream.pathname,
     SERVER_ID: options.serverId,
     JUDGE_RESULTS: options.judgeResults === false ? 'off' : 'on',
@@ -105,7 +107,8 @@ export async function startNginxGateway(options: NginxGatewayOptions): Promise<N
   }
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (for a child process to listen on). */
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer()
     server.once('error', fail)
