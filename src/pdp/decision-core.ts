@@ -93,7 +93,9 @@ export async function openDecisionCore(
   }
   // A file source must yield a bundle at startup (a typo in the path should not start a PDP that
   // never gets ready); a bundle service may be down at startup: the PDP starts not ready and polls.
-  if (config.bundle.file) await readBundleFile(config.bundle.file)
+  // A source that names no bundle at all (an empty file path) is a missing bundle, not a PDP that
+  // starts and never gets ready.
+  if (!config.bundle.url) await readBundleFile(config.bundle.file ?? '')
   const source: BundleSource = config.bundle.url
     ? new HttpBundleSource(config.bundle.url, {
         pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
@@ -102,7 +104,7 @@ export async function openDecisionCore(
       })
     : new FileBundleSource(config.bundle.file!)
   await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
-  if (config.bundle.file && !engine.bundle) {
+  if (!config.bundle.url && !engine.bundle) {
     await source.stop()
     await log?.close()
     throw new McpPolicyError(

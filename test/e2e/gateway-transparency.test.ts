@@ -10,13 +10,21 @@ import {
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultServerResource } from '../../src/index.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 import { connectClient, startTestGateway, stockServers, type TestGateway } from '../helpers/gateway.js'
+import { findNginx, type NginxGateway, startNginxGateway } from '../helpers/nginx-gateway.js'
+import { startTestPdp, type TestPdp } from '../helpers/pdp.js'
 
 // A gateway must be transparent to every message the policy allows. With a policy that allows
 // every authenticated message, each MCP feature of the stock server-everything is driven directly
 // and through the gateway — stdio (one shared process) and Streamable HTTP (a session per
-// client) — and the answers compared.
+// client) — and through nginx with the PDP (src/gateway/nginx, result judging off: with it on, a
+// request the server sends from inside a tool cannot pass, a documented limit) — and the answers
+// compared. Under CI a missing nginx is a failure.
+
+const nginx = findNginx()
+const runNginx = nginx !== undefined || process.env.CI !== undefined
 
 const ALLOW_AUTHENTICATED = `package mcp
 
@@ -121,7 +129,9 @@ describe('the gateway is transparent to what the policy allows (server-everythin
   let httpServer: ChildProcess
   let httpUrl = ''
   let toolNames: string[] = []
+  let bundlePath = ''
   const clients: Client[] = []
+  const stop: (() => Promise<void>)[] = []
 
   beforeAll(async () => {
     // The tool list the policy shows is the server's own, read directly first.
@@ -147,6 +157,7 @@ describe('the gateway is transparent to what the policy allows (server-everythin
       rego: { 'allow.rego': ALLOW_AUTHENTICATED },
       data: { visible_tools: toolNames },
     })
+    bundlePath = bundle.path
     gateway = await startTestGateway(bundle.path, {
       'everything-stdio': { command: process.execPath, args: [stockServers.everything, 'stdio'] },
       'everything-http': { url: httpUrl },
@@ -156,6 +167,7 @@ describe('the gateway is transparent to what the policy allows (server-everythin
   afterAll(async () => {
     await Promise.allSettled(clients.map((c) => c.close()))
     await gateway?.close()
+    for (const close of stop) await close().catch(() => {})
     httpServer?.kill()
   })
 
@@ -189,4 +201,34 @@ describe('the gateway is transparent to what the policy allows (server-everythin
     const [expected, actual] = [await exercise(direct), await exercise(viaGateway)]
     expect(actual).toEqual(expected)
   }, 120_000)
+
+  it.runIf(runNginx)(
+    'over Streamable HTTP: directly and through nginx + the PDP, the same answers',
+    async () => {
+      if (!nginx) throw new Error('CI is set but nginx with the njs module is not installed (see .ci/run)')
+      const pdp: TestPdp = await startTestPdp(bundlePath, {
+        normalize: { servers: { 'everything-http': { resource: defaultServerResource('everything-http') } } },
+      })
+      stop.push(() => pdp.close())
+      const proxy: NginxGateway = await startNginxGateway({
+        pdp: pdp.url,
+        upstream: httpUrl,
+        serverId: 'everything-http',
+        judgeResults: false,
+      })
+      stop.push(() => proxy.close())
+      const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
+      clients.push(direct)
+      await direct.connect(new StreamableHTTPClientTransport(new URL(httpUrl)))
+      const viaNginx = await connectClient(
+        proxy.url,
+        await pdp.token('alice', ['developer'], 'everything-http'),
+        CAPABILITIES,
+      )
+      clients.push(viaNginx)
+      const [expected, actual] = [await exercise(direct), await exercise(viaNginx)]
+      expect(actual).toEqual(expected)
+    },
+    120_000,
+  )
 })
