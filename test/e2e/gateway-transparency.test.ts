@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {
@@ -128,6 +129,8 @@ describe('the gateway is transparent to what the policy allows (server-everythin
   let gateway: TestGateway
   let httpServer: ChildProcess
   let httpUrl = ''
+  let sseServer: ChildProcess
+  let sseUrl = ''
   let toolNames: string[] = []
   let bundlePath = ''
   const clients: Client[] = []
@@ -153,6 +156,18 @@ describe('the gateway is transparent to what the policy allows (server-everythin
       httpServer.once('exit', (code) => reject(new Error(`server-everything exited ${code}`)))
     })
     httpUrl = `http://127.0.0.1:${port}/mcp`
+    const ssePort = port + 1
+    sseServer = spawn(process.execPath, [stockServers.everything, 'sse'], {
+      env: { ...process.env, PORT: String(ssePort) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    await new Promise<void>((resolve, reject) => {
+      sseServer.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('running on port')) resolve()
+      })
+      sseServer.once('exit', (code) => reject(new Error(`server-everything (sse) exited ${code}`)))
+    })
+    sseUrl = `http://127.0.0.1:${ssePort}/sse`
     const bundle = await buildPolicy({
       rego: { 'allow.rego': ALLOW_AUTHENTICATED },
       data: { visible_tools: toolNames },
@@ -161,6 +176,7 @@ describe('the gateway is transparent to what the policy allows (server-everythin
     gateway = await startTestGateway(bundle.path, {
       'everything-stdio': { command: process.execPath, args: [stockServers.everything, 'stdio'] },
       'everything-http': { url: httpUrl },
+      'everything-sse': { url: sseUrl, transport: 'sse' },
     })
   })
 
@@ -169,6 +185,7 @@ describe('the gateway is transparent to what the policy allows (server-everythin
     await gateway?.close()
     for (const close of stop) await close().catch(() => {})
     httpServer?.kill()
+    sseServer?.kill()
   })
 
   it('over stdio: directly and through the gateway (one shared process), the same answers', async () => {
@@ -195,6 +212,20 @@ describe('the gateway is transparent to what the policy allows (server-everythin
     const viaGateway = await connectClient(
       gateway.endpoints['everything-http']!,
       await gateway.token('alice', ['developer'], 'everything-http'),
+      CAPABILITIES,
+    )
+    clients.push(viaGateway)
+    const [expected, actual] = [await exercise(direct), await exercise(viaGateway)]
+    expect(actual).toEqual(expected)
+  }, 120_000)
+
+  it('over the legacy HTTP+SSE transport: directly and through the gateway, the same answers', async () => {
+    const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
+    clients.push(direct)
+    await direct.connect(new SSEClientTransport(new URL(sseUrl)))
+    const viaGateway = await connectClient(
+      gateway.endpoints['everything-sse']!,
+      await gateway.token('alice', ['developer'], 'everything-sse'),
       CAPABILITIES,
     )
     clients.push(viaGateway)
