@@ -2,6 +2,7 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { buildCommand } from './build.js'
+import { catalogCommand } from './catalog.js'
 import { checkCommand } from './check.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
@@ -19,6 +20,7 @@ import { verifyLogCommand } from './verify-log.js'
 await yargs(hideBin(process.argv))
   .scriptName('mcp-policy')
   .command(buildCommand)
+  .command(catalogCommand)
   .command(checkCommand)
   .command(demoCommand)
   .command(evalCommand)

@@ -258,6 +258,23 @@ export const errorTable = {
     summary:
       'A policy test path does not exist, or a decision cases file is not valid YAML of the cases schema.',
   },
+  ERR_CATALOG_CONNECT_FAILED: {
+    status: 502,
+    exit: 2,
+    summary:
+      'catalog import could not start, reach or initialize the MCP server (its stderr tail is in the message).',
+  },
+  ERR_CATALOG_LIST_INVALID: {
+    status: 502,
+    exit: 2,
+    summary:
+      'The MCP server failed a list request, answered one malformed, listed a name twice, or exceeded the page or entry bounds.',
+  },
+  ERR_CATALOG_DATA_INVALID: {
+    status: 400,
+    exit: 2,
+    summary: 'The bundle data file is not JSON, or mcp_data.servers[server] does not have the catalog shape.',
+  },
   ERR_CLI_USAGE: { status: 400, exit: 2, summary: 'The command line is invalid or a file cannot be read.' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; summary: string }>
 

@@ -36,6 +36,24 @@ export type { BundleSizeLimits } from './bundle/read-bundle-archive.js'
 export type { BundleVerification, BundleVerificationKey } from './bundle/verify-bundle-signature.js'
 export { verifyBundleSignature } from './bundle/verify-bundle-signature.js'
 export { CanonicalText } from './canonical-json.js'
+export { formatCatalogDiff } from './catalog/catalog-diff.js'
+export type { CatalogKind } from './catalog/catalog-digest.js'
+export { catalogDigest, DIGEST_FIELDS } from './catalog/catalog-digest.js'
+export type { CatalogConnection, CatalogSource, ConnectOptions } from './catalog/connect-mcp-client.js'
+export { connectMcpClient } from './catalog/connect-mcp-client.js'
+export type { CatalogImport, ImportCatalogOptions } from './catalog/import-catalog.js'
+export { importCatalog } from './catalog/import-catalog.js'
+export type {
+  CatalogEntry,
+  CatalogLimits,
+  ListCatalogOptions,
+  ServerCatalog,
+  SkippedEntry,
+  ToolHints,
+} from './catalog/list-server-catalog.js'
+export { DEFAULT_CATALOG_LIMITS, listServerCatalog, TOOL_HINTS } from './catalog/list-server-catalog.js'
+export type { CatalogChange, CatalogMerge, HintChange } from './catalog/merge-server-catalog.js'
+export { CATALOG_KINDS, mergeServerCatalog, REVIEW_MARK } from './catalog/merge-server-catalog.js'
 export type { DemoOptions, RunningDemo } from './demo/run-demo.js'
 export { runDemo } from './demo/run-demo.js'
 export type { SampleMcpServer } from './demo/sample-mcp-server.js'

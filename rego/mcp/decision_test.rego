@@ -87,6 +87,17 @@ test_explicit_deny_hides_and_blocks if {
 	codes(decide(fx.call(developer, "github", "delete_repository", {}))) == {"explicitly_denied"}
 }
 
+# A tool an import just added (review: pending) is denied with 403 although developer's read_*
+# grant covers it, and tools/list leaves it out for the same caller.
+test_unreviewed_tool_denied_and_hidden if {
+	d := decide(fx.call(developer, "filesystem", "read_archive", {"path": "/srv/projects/a.tar"}))
+	d.status == 403
+	codes(d) == {"tool_unreviewed"}
+	listed := decide(fx.request("tools/list", developer, "filesystem", {}))
+	listed.allow
+	listed.obligations.visible_tools == ["read_file", "read_multiple_files"]
+}
+
 test_step_up_is_401 if {
 	d := decide(fx.call(developer, "github", "merge_pull_request", {}))
 	d.status == 401

@@ -23,6 +23,7 @@ policy_data := {
 				"read_file": {"arguments": {"path": {"path_prefixes": ["/srv/projects/"], "denied_path_prefixes": ["/srv/projects/secrets"]}}},
 				"read_multiple_files": {"arguments": {"paths": {"path_prefixes": ["/srv/projects/"]}}},
 				"write_file": {"write": true, "arguments": {"path": {"path_prefixes": ["/srv/projects/"]}}},
+				"read_archive": {"review": "pending", "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
 			},
 		},
 		"postgres": {

@@ -133,6 +133,23 @@ denial contains [target, lib.reason(rego.metadata.rule(), detail)] if {
 }
 
 # METADATA
+# title: Tool not reviewed
+# description: |
+#   The tool carries a review mark (`"review": "pending"`, set by `mcp-policy catalog import` on
+#   every tool it sees for the first time): it is denied, and left out of visible_tools, whatever
+#   grant matches its name, until a person has written its argument rules and deleted the mark.
+#   Any value of `review` (false and null too) counts as the mark: a typo keeps the tool closed.
+# custom:
+#   code: tool_unreviewed
+denial contains [target, lib.reason(rego.metadata.rule(), detail)] if {
+	some target in requested
+	target[0] == "tools"
+	is_object(catalog[target[1]])
+	"review" in object.keys(catalog[target[1]])
+	detail := concat("", [describe(target), " was added to the catalog by an import and awaits review"])
+}
+
+# METADATA
 # title: Not granted
 # description: No grant of the caller's roles or groups covers the target on this server.
 # custom:

@@ -22,6 +22,39 @@ test_unknown_tool if {
 	denied(fx.call(developer, "nowhere", "x", {})) == {"tool_unknown", "not_granted", "client_not_granted"}
 }
 
+# A tool that catalog import just added matches the developer's read_* grant and the desktop
+# client's filesystem * grant: the review mark alone keeps it closed.
+test_unreviewed_tool_is_denied_whatever_grant_matches if {
+	messages(fx.call(developer, "filesystem", "read_archive", {"path": "/srv/projects/a.tar"})) == {"Tool not reviewed: tool filesystem/read_archive was added to the catalog by an import and awaits review"}
+	denied(fx.call(fx.subject(["support"], []), "filesystem", "read_archive", {})) == {"tool_unreviewed", "not_granted"}
+}
+
+test_unreviewed_tool_is_hidden_from_tools_list if {
+	access.visible_tools == ["read_file", "read_multiple_files"] with input as fx.request("tools/list", developer, "filesystem", {})
+		with data.mcp_data as fx.policy_data
+}
+
+test_removing_the_review_mark_opens_the_tool if {
+	unmarked := json.remove(fx.policy_data, ["servers/filesystem/tools/read_archive/review"])
+	reviewed := object.union(unmarked, {"servers": {"filesystem": {"tools": {"read_archive": {"arguments": {"path": {"path_prefixes": ["/srv/projects/"]}}}}}}})
+	codes := {reason.code | some [_, reason] in access.denial} with input as fx.call(developer, "filesystem", "read_archive", {})
+		with data.mcp_data as reviewed
+	codes == set()
+	listed := access.visible_tools with input as fx.request("tools/list", developer, "filesystem", {})
+		with data.mcp_data as reviewed
+	listed == ["read_archive", "read_file", "read_multiple_files"]
+}
+
+# Any value of review is the mark (false, null, a typo): only deleting it opens the tool.
+test_any_review_value_is_the_mark if {
+	every value in [false, null, "done", "Pending", {}] {
+		marked := object.union(fx.policy_data, {"servers": {"filesystem": {"tools": {"read_archive": {"review": value}}}}})
+		codes := {reason.code | some [_, reason] in access.denial} with input as fx.call(developer, "filesystem", "read_archive", {})
+			with data.mcp_data as marked
+		codes == {"tool_unreviewed"}
+	}
+}
+
 test_not_granted_message if {
 	messages(fx.call(fx.subject(["support"], ["g"]), "github", "create_issue", {})) == {"Not granted: no grant of roles [support] or groups [g] allows tool github/create_issue"}
 }
