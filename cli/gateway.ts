@@ -56,7 +56,9 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       if (args.port !== undefined) config.port = args.port
       if (args.host !== undefined) config.host = args.host
       if (args.bundle !== undefined) config.bundle = { file: args.bundle }
-      if (args['log-dir'] !== undefined && config.log) config.log = { ...config.log, dir: args['log-dir'] }
+      // Naming a log directory asks for a log, even over a configuration that turned it off.
+      if (args['log-dir'] !== undefined)
+        config.log = { ...(config.log || { durability: 'batch' as const }), dir: args['log-dir'] }
       // yargs leaves what follows `--` alone only in process.argv: the upstream's own command line.
       const dashes = process.argv.indexOf('--')
       const command = dashes >= 0 ? process.argv.slice(dashes + 1) : []
@@ -67,6 +69,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
           throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `server ${id} is configured twice`)
         config.servers[id] = { command: program, args: rest }
       }
+      if (Object.keys(config.servers).length === 0)
+        throw new McpPolicyError(
+          'ERR_GATEWAY_CONFIG_INVALID',
+          'no upstream server: give --config FILE or -- COMMAND…',
+        )
       if (!config.identity) await loadOrCreateDevKey(config.devKeyDir)
       const gateway = await startGateway(config)
       const lines = [`mcp-policy gateway listening on ${gateway.url}`]

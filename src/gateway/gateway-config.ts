@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { Ajv2020 } from 'ajv/dist/2020.js'
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
 import { McpPolicyError } from '../errors.js'
 import type { IdentityConfig } from '../identity/identity-config.js'
@@ -164,9 +164,7 @@ export function defaultGatewayConfig(): GatewayConfig {
  */
 export function resolveGatewayConfig(raw: unknown): GatewayConfig {
   if (!validate(raw)) {
-    const problems = (validate.errors ?? [])
-      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
-      .join('; ')
+    const problems = (validate.errors ?? []).map(describeSchemaError).join('; ')
     throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `invalid gateway configuration: ${problems}`)
   }
   const given = raw as Partial<GatewayConfig>
@@ -179,6 +177,17 @@ export function resolveGatewayConfig(raw: unknown): GatewayConfig {
     limits: { ...defaults.limits, ...given.limits },
     servers: given.servers ?? {},
   }
+}
+
+/** One schema violation, naming the member it is about (ajv leaves an unknown key's name in params). */
+function describeSchemaError(error: ErrorObject): string {
+  const params = error.params as { additionalProperty?: string; propertyName?: string }
+  const member = params.additionalProperty ?? params.propertyName
+  const where = error.instancePath || '/'
+  if (error.keyword === 'additionalProperties') return `${where} has an unknown member "${member}"`
+  if (error.keyword === 'propertyNames')
+    return `${where} has a member named "${member}", which is not allowed`
+  return `${where} ${error.message ?? 'is invalid'}`
 }
 
 /**
@@ -244,21 +253,52 @@ export function decisionCoreConfig(config: GatewayConfig, port: number): Decisio
  * `git`), else the command's own name.
  */
 export function serverIdFromCommand(command: string, args: readonly string[]): string {
-  const launchers = new Set([
-    'npx',
-    'uvx',
-    'pipx',
-    'node',
-    'python',
-    'python3',
-    'bunx',
-    'deno',
-    'docker',
-    'uv',
-  ])
   const name = basename(command)
-  const candidate = launchers.has(name) ? args.find((a) => !a.startsWith('-') && a !== 'run') : name
-  return serverIdFromName(candidate ?? name)
+  if (!LAUNCHERS.has(name)) return serverIdFromName(name)
+  return serverIdFromName(packageArgument(name, args) ?? name)
+}
+
+const LAUNCHERS = new Set(['npx', 'uvx', 'pipx', 'node', 'python', 'python3', 'bunx', 'deno', 'docker', 'uv'])
+
+// Options of the launchers that take a value, so the value is not taken for the package.
+const OPTIONS_WITH_VALUES = new Set([
+  '-p',
+  '--package',
+  '--python',
+  '--with',
+  '--index-url',
+  '-e',
+  '--env',
+  '--env-file',
+  '-v',
+  '--volume',
+  '--mount',
+  '--name',
+  '--network',
+  '--publish',
+  '-w',
+  '--workdir',
+  '-u',
+  '--user',
+  '--entrypoint',
+  '-l',
+  '--label',
+  '--platform',
+])
+
+/** The argument naming what a launcher runs: `uvx --from PKG`'s PKG, else the first plain argument. */
+function packageArgument(launcher: string, args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '--from') return args[i + 1]
+    if (arg.startsWith('-')) {
+      if (!arg.includes('=') && OPTIONS_WITH_VALUES.has(arg)) i++
+      continue
+    }
+    if ((launcher === 'docker' || launcher === 'uv') && (arg === 'run' || arg === 'tool')) continue
+    return arg
+  }
+  return undefined
 }
 
 function serverIdFromName(name: string): string {
@@ -273,9 +313,10 @@ function serverIdFromName(name: string): string {
     const file = (parts.pop() ?? name).replace(/\.(m?[jt]s|py)$/, '')
     id = ['index', 'main', 'server', 'cli', '__main__'].includes(file) ? (parts.pop() ?? file) : file
   } else id = name
+  // Versions and tags: npm's @1.2, PyPI's ==1.2 or [extra], an image's :tag.
   id = id
     .replace(/^@[^/]+\//, '')
-    .replace(/@.*$/, '')
+    .replace(/(@|==|~=|>=|\[|:).*$/, '')
     .replace(/_/g, '-')
   id = id.replace(/^(mcp-server-|server-|mcp-)/, '').replace(/(-mcp-server|-mcp|-server)$/, '')
   id = id.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
