@@ -11,18 +11,19 @@ interface DemoArgs {
   'log-dir'?: string
 }
 
-/** The line the demo prints when it is done and only the PDP keeps running (the newcomer test waits for it). */
-export const DEMO_LAST_LINE = 'demo complete: the PDP keeps serving until Ctrl-C'
+/** The line the demo prints when it is done and only the gateway keeps running (the newcomer test waits for it). */
+export const DEMO_LAST_LINE = 'demo complete: the gateway keeps serving until Ctrl-C'
 
 /**
- * `mcp-policy demo` (what `npm start` runs): builds the default bundle if needed, starts the PDP,
- * a sample MCP server that enforces through it and a scripted agent, prints every decision with
- * its reason, verifies and replays the decision log, and keeps the PDP running until Ctrl-C.
+ * `mcp-policy demo` (what `npm start` runs): builds the default bundle if needed, starts a sample
+ * MCP server and `mcp-policy gateway` in front of it, runs a scripted agent through the gateway,
+ * prints every decision with its reason, verifies and replays the decision log, and keeps the
+ * gateway running until Ctrl-C.
  */
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
   describe:
-    'Run the PDP, a sample MCP server and a scripted agent; print each decision; verify and replay the log',
+    'Run a sample MCP server behind the gateway and a scripted agent; print each decision; verify and replay the log',
   builder: (yargs: Argv) =>
     yargs
       .option('bundle', { type: 'string', default: 'bundles/default.tar.gz' })
@@ -31,7 +32,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         default: false,
         describe: 'rebuild the bundle from bundles/default and rego/ first',
       })
-      .option('port', { type: 'number', default: 8181, describe: 'PDP port (any free port when taken)' })
+      .option('port', { type: 'number', default: 8080, describe: 'gateway port (any free port when taken)' })
       .option('log-dir', {
         type: 'string',
         describe: 'decision log directory (default decision-logs/demo-<time>)',
@@ -53,14 +54,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         process.stdout.write(`built ${built.path} (${built.digest})\n\n`)
       }
       const demo = await runDemo({ bundle: args.bundle, port: args.port, logDir: args['log-dir'] })
-      const token =
-        'TOKEN=$(npx mcp-policy token --sub alice --roles developer --aud https://localhost/mcp/github)'
+      const endpoint = demo.gateway.endpoints.github
       process.stdout.write(
         [
           '',
-          'try it yourself while the PDP runs:',
-          `  ${token}`,
-          `  curl -s ${demo.pdp.url}/v1/mcp/decide -d '{"server":"github","headers":{"authorization":"Bearer '$TOKEN'"},"message":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_issue","arguments":{}}}}'`,
+          'try it yourself while the gateway runs (any MCP client, e.g. npx @modelcontextprotocol/inspector):',
+          `  endpoint   ${endpoint}`,
+          `  token      npx mcp-policy token --sub alice --roles developer --aud ${demo.gateway.resources.github}`,
+          '  header     Authorization: Bearer <token>',
           DEMO_LAST_LINE,
           '',
         ].join('\n'),

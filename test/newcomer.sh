@@ -2,14 +2,14 @@
 # The newcomer's first five minutes, in CI: clone main fresh, then run the README's quick-start
 # commands literally — the lines of the block between <!-- newcomer:start --> and
 # <!-- newcomer:end --> — in order. `npm start` runs until the demo prints its last line (it keeps
-# the PDP serving until Ctrl-C, so the script stops it then); every other command must exit 0.
+# the gateway serving until Ctrl-C, so the script stops it then); every other command must exit 0.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$repo" "$work/mcp-policy"
 cd "$work/mcp-policy"
-last_line='demo complete: the PDP keeps serving until Ctrl-C'
+last_line='demo complete: the gateway keeps serving until Ctrl-C'
 
 mapfile -t commands < <(sed -n '/<!-- newcomer:start -->/,/<!-- newcomer:end -->/p' README.md |
   grep -E '^npm ' | sed -E 's/[[:space:]]+#.*$//')

@@ -1,22 +1,22 @@
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { replayLog } from '../audit/replay-log.js'
 import { verifyLog } from '../audit/verify-log.js'
-import { PolicyEnforcingTransport } from '../enforce/policy-enforcing-transport.js'
-import { devIssuerConfig, loadOrCreateDevKey, mintDevToken } from '../identity/dev-token.js'
-import { TokenVerifier } from '../identity/token-verifier.js'
-import { RequestNormalizer } from '../normalize/request-normalizer.js'
+import { defaultGatewayConfig, type GatewayConfig } from '../gateway/gateway-config.js'
+import { type RunningGateway, startGateway } from '../gateway/mcp-gateway.js'
+import { loadOrCreateDevKey, mintDevToken } from '../identity/dev-token.js'
 import { POLICY_DENIED_ERROR_CODE } from '../pdp/jsonrpc-denial.js'
-import { defaultPdpConfig, defaultServerResource, type PdpConfig } from '../pdp/pdp-config.js'
-import { type RunningPdp, startPdp } from '../pdp/pdp-server.js'
 import { type SampleMcpServer, startSampleMcpServer } from './sample-mcp-server.js'
 
 /** Options for {@link runDemo}. */
 export interface DemoOptions {
-  /** The bundle the PDP serves. */
+  /** The bundle the gateway decides with. */
   bundle: string
-  /** PDP port; when taken, any free port is used instead. Default 8181. */
+  /** Gateway port; when taken, any free port is used instead. Default 8080. */
   port?: number
   /** Where this run's decision log goes. Default `decision-logs/demo-<time>`. */
   logDir?: string
@@ -25,7 +25,7 @@ export interface DemoOptions {
 
 /** The demo's running parts, for the caller to stop. */
 export interface RunningDemo {
-  pdp: RunningPdp
+  gateway: RunningGateway
   server: SampleMcpServer
   logDir: string
   close(): Promise<void>
@@ -37,51 +37,43 @@ interface Caller {
 }
 
 /**
- * The `npm start` demo, on embedded defaults and loopback only: the PDP (HTTP) with the default
- * bundle and the local dev issuer; a sample GitHub-like MCP server (the real SDK over Streamable
- * HTTP) whose transport enforces through the PDP's engine and decision log; and a scripted agent
- * (the real SDK client, real signed tokens) making allowed and denied calls. Each decision is
- * printed with its reason; then the log is verified and replayed.
+ * The `npm start` demo, on embedded defaults and loopback only: a sample GitHub-like MCP server
+ * (the real SDK over Streamable HTTP, no policy code of its own) protected by `mcp-policy gateway`
+ * with the default bundle and the local dev issuer, and a scripted agent (the real SDK client,
+ * real signed tokens) making allowed and denied calls through the gateway. Each decision is
+ * printed with its reason; then the gateway's decision log is verified and replayed.
  */
 export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`))
   const logDir =
     options.logDir ?? join('decision-logs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`)
-  const base = defaultPdpConfig()
-  const config: PdpConfig = {
-    ...base,
-    port: options.port ?? 8181,
-    workers: 1,
+  // The upstream knows nothing of the policy: the gateway in front of it is the enforcement point.
+  const server = await startSampleMcpServer()
+  const config: GatewayConfig = {
+    ...defaultGatewayConfig(),
+    port: options.port ?? 8080,
     bundle: { file: options.bundle },
     log: { dir: logDir, durability: 'batch' },
+    servers: { github: { url: server.url, destination: 'public' } },
   }
-  const pdp = await startPdp(config).catch(
+  const gatewayPrint = (line: string) => print(`gateway     ${line}`)
+  const gateway = await startGateway(config, { print: gatewayPrint }).catch(
     (err: NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }) => {
       if (err.cause?.code !== 'EADDRINUSE') throw err
       print(`port ${config.port} is taken; using a free port`)
-      return startPdp({ ...config, port: 0 })
+      return startGateway({ ...config, port: 0 }, { print: gatewayPrint })
     },
   )
   const key = await loadOrCreateDevKey(config.devKeyDir)
-  const normalizer = new RequestNormalizer(
-    { ...config.normalize, trustForwardedHeaders: false },
-    new TokenVerifier({ issuers: [devIssuerConfig(key)] }),
+  const endpoint = gateway.endpoints.github!
+  const digest = gateway.core.service.engine.bundle?.digest.slice(0, 19)
+  print(`gateway     ${endpoint}  (bundle ${digest}…, log ${logDir})`)
+  print(
+    `MCP server  ${server.url}  (sample "github" server, no policy code: the gateway decides every message)`,
   )
-  const server = await startSampleMcpServer(
-    (transport) =>
-      new PolicyEnforcingTransport(transport, {
-        engine: pdp.service.engine,
-        normalizer,
-        server: 'github',
-        log: pdp.log,
-        destination: 'public',
-      }),
-  )
-  print(`PDP         ${pdp.url}  (bundle ${pdp.service.engine.bundle?.digest.slice(0, 19)}…, log ${logDir})`)
-  print(`MCP server  ${server.url}  (sample "github" server; every message is decided before it runs)`)
   print('')
 
-  const aud = defaultServerResource('github')
+  const aud = gateway.resources.github!
   const alice: Caller = {
     label: 'alice (developer)',
     token: await mintDevToken(key, { sub: 'alice', roles: ['developer'], aud }),
@@ -101,17 +93,17 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   }
   const anonymous: Caller = { label: 'anonymous' }
 
-  await listTools(server.url, alice, print)
-  await listTools(server.url, bob, print)
-  await call(server.url, alice, 'get_issue', { number: 42 }, print)
-  await call(server.url, alice, 'get_file_contents', { path: 'config/aws.ini' }, print)
-  await call(server.url, alice, 'delete_repository', { repo: 'acme/api' }, print)
-  await call(server.url, alice, 'run_shell', { command: 'id' }, print)
-  await call(server.url, bob, 'create_issue', { title: 'printer on fire' }, print)
-  await call(server.url, agent, 'create_issue', { title: 'triaged' }, print)
-  await call(server.url, anonymous, 'get_issue', { number: 1 }, print)
+  await listTools(endpoint, alice, print)
+  await listTools(endpoint, bob, print)
+  await call(endpoint, alice, 'get_issue', { number: 42 }, print)
+  await call(endpoint, alice, 'get_file_contents', { path: 'config/aws.ini' }, print)
+  await call(endpoint, alice, 'delete_repository', { repo: 'acme/api' }, print)
+  await call(endpoint, alice, 'run_shell', { command: 'id' }, print)
+  await call(endpoint, bob, 'create_issue', { title: 'printer on fire' }, print)
+  await call(endpoint, agent, 'create_issue', { title: 'triaged' }, print)
+  await call(endpoint, anonymous, 'get_issue', { number: 1 }, print)
 
-  await pdp.log?.flush()
+  await gateway.core.log?.flush()
   print('')
   const verification = await verifyLog([logDir])
   const events = verification.chains.reduce((n, c) => n + c.events, 0)
@@ -126,12 +118,12 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     `replayed against the recorded bundle: ${replay.same}/${replayable} decisions reproduced  (npx mcp-policy replay ${logDir})`,
   )
   return {
-    pdp,
+    gateway,
     server,
     logDir,
     async close() {
+      await gateway.close()
       await server.close()
-      await pdp.close()
     },
   }
 }
@@ -172,7 +164,9 @@ async function call(
       .replace(/\s+/g, ' ')
     print(`ALLOW  ${caller.label} → github/${tool}: ${text.slice(0, 90)}`)
   } catch (err) {
-    const error = err as { code?: number; message?: string; data?: { reason?: string; status?: number } }
+    const error =
+      challengeOf(err) ??
+      (err as { code?: number; message?: string; data?: { reason?: string; status?: number } })
     if (error.code === POLICY_DENIED_ERROR_CODE && error.data?.reason) {
       print(
         `DENY   ${caller.label} → github/${tool}: ${error.data.status ?? ''} ${error.data.reason}: ${stripPrefix(error.message)}`,
@@ -182,6 +176,27 @@ async function call(
     }
   } finally {
     await client?.close().catch(() => {})
+  }
+}
+
+/**
+ * The gateway answers a request without a valid token at the HTTP level (401 and a
+ * `WWW-Authenticate` challenge, so OAuth clients can sign in); the SDK client without an auth
+ * provider raises it as an HTTP error carrying the gateway's JSON-RPC body.
+ */
+function challengeOf(
+  err: unknown,
+): { code?: number; message?: string; data?: { reason?: string; status?: number } } | undefined {
+  if (!(err instanceof StreamableHTTPError)) return undefined
+  const body = err.message.slice(err.message.indexOf('{'))
+  try {
+    return (
+      JSON.parse(body) as {
+        error?: { code?: number; message?: string; data?: { reason?: string; status?: number } }
+      }
+    ).error
+  } catch {
+    return undefined
   }
 }
 

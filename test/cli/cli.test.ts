@@ -148,7 +148,7 @@ describe('mcp-policy CLI', async () => {
     expect((await mcpPolicy(['no-such-command'])).code).toBe(2)
   })
 
-  it('demo (npm start): PDP, sample MCP server and agent; decisions with reasons; log verified and replayed', async () => {
+  it('demo (npm start): sample MCP server behind the gateway, and an agent; decisions with reasons; log verified and replayed', async () => {
     const { code, stdout } = await mcpPolicy([
       'demo',
       '--exit',
@@ -172,7 +172,7 @@ describe('mcp-policy CLI', async () => {
     expect(stdout).toMatch(/^decision log verified: \d+ events, hash chain intact/m)
     const replayed = /^replayed against the recorded bundle: (\d+)\/(\d+) decisions reproduced/m.exec(stdout)
     expect(replayed?.[1]).toBe(replayed?.[2])
-    expect(stdout.trimEnd().split('\n').at(-1)).toBe('demo complete: the PDP keeps serving until Ctrl-C')
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('demo complete: the gateway keeps serving until Ctrl-C')
   })
 
   it('toolchain prints the pinned OPA', async () => {
