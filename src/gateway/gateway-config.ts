@@ -7,6 +7,7 @@ import type { IdentityConfig } from '../identity/identity-config.js'
 import type { DecisionCoreConfig } from '../pdp/decision-core.js'
 import { pdpConfigSchema } from '../pdp/load-pdp-config.js'
 import { type BundleSourceConfig, defaultPdpConfig, type PdpLogConfig } from '../pdp/pdp-config.js'
+import type { IdentityAssertionConfig } from './identity-assertion.js'
 
 /** An MCP server the gateway spawns and talks to over stdio. */
 export interface StdioUpstreamConfig {
@@ -40,6 +41,11 @@ export interface HttpUpstreamConfig {
    * default — a token minted for the gateway is not a credential for what lies behind it.
    */
   forwardClientToken?: boolean
+  /**
+   * Send each request a short-lived JWT signed by the gateway, naming the verified subject, its
+   * actor chain and the decision (header `MCP-Policy-Identity`; keys at `/.well-known/jwks.json`).
+   */
+  identityAssertion?: boolean
 }
 
 /** One upstream server behind the gateway, reached at `/mcp/<id>`. */
@@ -78,6 +84,8 @@ export interface GatewayConfig {
   bundleStore: string
   /** `context.environment` policies see, e.g. `prod`. */
   environment?: string
+  /** How identity assertions are signed (for servers with `identityAssertion: true`). */
+  identityAssertion?: IdentityAssertionConfig
 }
 
 const SERVER_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
@@ -111,6 +119,7 @@ export const gatewayConfigSchema = {
           transport: { enum: ['streamable-http', 'sse'] },
           headers: stringMap,
           forwardClientToken: { type: 'boolean' },
+          identityAssertion: { type: 'boolean' },
           resource: { type: 'string', minLength: 1 },
           destination: { type: 'string' },
         },
@@ -132,6 +141,14 @@ export const gatewayConfigSchema = {
     },
     bundleStore: { type: 'string' },
     environment: { type: 'string' },
+    identityAssertion: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keyFile: { type: 'string', minLength: 1 },
+        ttlSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+      },
+    },
   },
 } as const
 

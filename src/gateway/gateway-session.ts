@@ -27,6 +27,8 @@ export interface GatewaySessionOptions {
   forwardClientToken?: boolean
   /** Who opened the session (issuer and subject id): later requests must come from the same caller. */
   owner: string
+  /** Signs an identity assertion per request for the upstream (servers with `identityAssertion`). */
+  assert?: (input: InputDocument, decisionId: string) => Promise<UpstreamHeaders>
 }
 
 /**
@@ -84,13 +86,22 @@ export class GatewaySession {
    * Records a decided client message before the transport hands it on: the request's decision
    * (for its result) and the headers its obligations ask for upstream.
    */
-  admit(message: Message, input: InputDocument, decision: Decision, clientHeaders: HeaderBag): void {
+  async admit(
+    message: Message,
+    input: InputDocument,
+    decision: Decision,
+    decisionId: string,
+    clientHeaders: HeaderBag,
+  ): Promise<void> {
     this.lastHeaders = clientHeaders
     this.lastActive = Date.now()
     if (message.id === undefined || message.method === undefined) return
     if (message.method === 'tools/list' || message.method === 'tools/call')
       this.#admitted.set(message.id, { method: message.method, input, decision })
-    const headers: UpstreamHeaders = { ...(decision.obligations.headers ?? {}) }
+    const headers: UpstreamHeaders = {
+      ...(decision.obligations.headers ?? {}),
+      ...(this.#options.assert ? await this.#options.assert(input, decisionId) : {}),
+    }
     const authorization = clientHeaders.authorization
     if (this.#options.forwardClientToken && typeof authorization === 'string')
       headers.authorization = authorization

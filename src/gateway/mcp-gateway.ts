@@ -23,6 +23,7 @@ import {
   upstreamResource,
 } from './gateway-config.js'
 import { GatewaySession } from './gateway-session.js'
+import { GATEWAY_JWKS_PATH, IDENTITY_ASSERTION_HEADER, IdentityAsserter } from './identity-assertion.js'
 import { PerClientUpstream } from './per-client-upstream.js'
 import {
   authenticationChallenge,
@@ -140,7 +141,19 @@ export async function startGateway(
   }
   const sessions = new Map<string, GatewaySession>()
   const issuers = core.identity.issuers.map((i) => i.issuer)
-  const front = new GatewayFrontEnd({ config, core, upstreams, sessions, resources, issuers })
+  const wantsAssertions = Object.values(config.servers).some(
+    (u) => 'url' in u && u.identityAssertion === true,
+  )
+  let asserter: IdentityAsserter | undefined
+  try {
+    asserter = wantsAssertions ? await IdentityAsserter.create(base, config.identityAssertion) : undefined
+  } catch (err) {
+    await Promise.allSettled([...upstreams.values()].map((u) => u.close()))
+    await core.close()
+    server.close()
+    throw err
+  }
+  const front = new GatewayFrontEnd({ asserter, config, core, upstreams, sessions, resources, issuers })
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     front.handle(req, res).catch((err: Error) => {
       print(`gateway: ${err.message}`)
@@ -233,6 +246,7 @@ function makeUpstream(
 }
 
 interface FrontEndParts {
+  asserter?: IdentityAsserter
   config: GatewayConfig
   core: DecisionCore
   upstreams: Map<string, Upstream>
@@ -254,6 +268,8 @@ class GatewayFrontEnd {
     const path = url.pathname
     if (path.startsWith(PROTECTED_RESOURCE_PREFIX))
       return this.#metadata(res, path.slice(PROTECTED_RESOURCE_PREFIX.length))
+    if (path === GATEWAY_JWKS_PATH && this.#parts.asserter)
+      return sendJson(res, 200, this.#parts.asserter.jwks())
     if (path === '/health/live') return sendJson(res, 200, { status: 'ok' })
     if (path === '/health/ready') return this.#ready(res)
     const match = /^\/mcp\/([^/]+)\/?$/.exec(path)
@@ -375,8 +391,8 @@ class GatewayFrontEnd {
       // A session is its opener's: another caller holding its id is told it does not exist.
       return sendJson(res, 404, rpcError(requestId, -32001, 'Session not found'))
     }
-    const { decision_id: _, ...decision } = response
-    session.admit(message, input, decision, headers)
+    const { decision_id: decisionId, ...decision } = response
+    await session.admit(message, input, decision, decisionId, headers)
     await session.transport.handleRequest(req, res, message)
   }
 
@@ -434,12 +450,25 @@ class GatewayFrontEnd {
       // Checked before the transport sees a request: the front end already bounded the body.
       maxRequestBodySize: config.limits.maxRequestBytes,
     })
+    const asserter = this.#parts.asserter
+    const audience = 'url' in upstreamConfig ? upstreamConfig.url : undefined
     session = new GatewaySession(transport, channel, {
       service: core.service,
       serverId: id,
       destination: upstreamConfig.destination,
       forwardClientToken: 'url' in upstreamConfig && upstreamConfig.forwardClientToken === true,
       owner,
+      assert:
+        asserter && audience && 'url' in upstreamConfig && upstreamConfig.identityAssertion
+          ? async (input, decisionId) => ({
+              [IDENTITY_ASSERTION_HEADER]: await asserter.sign({
+                subject: input.subject,
+                decisionId,
+                audience,
+                server: id,
+              }),
+            })
+          : undefined,
     })
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId)

@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyLog } from '../../src/index.js'
 import {
@@ -32,6 +36,7 @@ describe('mcp-policy gateway under faults', () => {
   let gateway: TestGateway
   let httpUpstream: ChildProcess
   let httpUrl = ''
+  let headersFile = ''
   const clients: Client[] = []
   const connect = async (server: string, capabilities = {}) => {
     const client = await connectClient(
@@ -44,8 +49,10 @@ describe('mcp-policy gateway under faults', () => {
   }
 
   beforeAll(async () => {
+    headersFile = join(await mkdtemp(join(tmpdir(), 'mcp-policy-headers-')), 'headers.jsonl')
     httpUpstream = spawn(process.execPath, [faultyServer, '--http', '0'], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, HEADERS_FILE: headersFile },
     })
     const [line] = (await once(httpUpstream.stdout!, 'data')) as [Buffer]
     httpUrl = `http://127.0.0.1:${/listening (\d+)/.exec(line.toString())![1]}/mcp`
@@ -63,7 +70,11 @@ describe('mcp-policy gateway under faults', () => {
       {
         faulty: { command: process.execPath, args: [faultyServer], timeoutMs: 1500 },
         hostile: { command: process.execPath, args: [faultyServer], env: { HOSTILE_TOOLS: '1' } },
-        remote: { url: httpUrl, headers: { 'x-service-credential': 'gateway-secret' } },
+        remote: {
+          url: httpUrl,
+          headers: { 'x-service-credential': 'gateway-secret' },
+          identityAssertion: true,
+        },
       },
       {
         limits: {
@@ -158,14 +169,38 @@ describe('mcp-policy gateway under faults', () => {
     ])
   })
 
-  it('never passes the client token upstream: the HTTP upstream sees the configured credential only', async () => {
+  it('never passes the client token upstream: the HTTP upstream sees its configured credential and a gateway-signed identity assertion', async () => {
     const client = await connect('remote')
     const seen = JSON.parse(
       ((await client.callTool({ name: 'headers', arguments: {} })).content as { text: string }[])[0]!.text,
-    ) as Record<string, string>
-    expect(seen.authorization).toBeUndefined()
-    expect(seen['x-service-credential']).toBe('gateway-secret')
-    expect(JSON.stringify(seen)).not.toContain('Bearer')
+    ) as string[]
+    expect(seen).not.toContain('authorization')
+    expect(seen).toContain('x-service-credential')
+    expect(seen).toContain('mcp-policy-identity')
+    // Instead: the gateway's own short-lived assertion of who is calling, checked against its JWKS.
+    const jwks = createRemoteJWKSet(new URL(`${gateway.url}/.well-known/jwks.json`))
+    const received = (await readFile(headersFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>)
+    const calls = received.filter((h) => h['mcp-policy-identity'] !== undefined)
+    expect(calls.length).toBeGreaterThan(0)
+    expect(received.every((h) => h.authorization === undefined)).toBe(true)
+    expect(received.every((h) => h['x-service-credential'] === 'gateway-secret')).toBe(true)
+    const assertion = calls.at(-1)!['mcp-policy-identity']!
+    const { payload, protectedHeader } = await jwtVerify(assertion, jwks, {
+      issuer: gateway.url,
+      audience: httpUrl,
+    })
+    expect(protectedHeader.typ).toBe('mcp-policy-identity+jwt')
+    expect(payload.sub).toBe('alice')
+    expect(payload.client_id).toBe('gateway-test')
+    expect(payload.mcp_server).toBe('remote')
+    expect(payload.decision_id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(payload.exp! - payload.iat!).toBe(60)
+    // Another gateway's key does not verify it.
+    const forged = assertion.replace(/\.[^.]+$/, '.AAAA')
+    await expect(jwtVerify(forged, jwks)).rejects.toThrow()
   })
 
   it('refuses oversized, deep, malformed and batched client messages with reasons, and logs them', async () => {
