@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs'
 import type { Argv, CommandModule } from 'yargs'
 import {
+  buildBundle,
   defaultGatewayConfig,
   type GatewayConfig,
   loadGatewayConfig,
@@ -75,6 +77,19 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
           'no upstream server: give --config FILE or -- COMMAND…',
         )
       if (!config.identity) await loadOrCreateDevKey(config.devKeyDir)
+      // One command in a policy repository: the default bundle is built from it when missing.
+      const bundleFile = config.bundle.file
+      if (
+        bundleFile &&
+        !args.bundle &&
+        !args.config &&
+        !existsSync(bundleFile) &&
+        existsSync('bundles/default')
+      ) {
+        process.stdout.write('building the default bundle (OPA → WebAssembly)…\n')
+        const built = await buildBundle({ out: bundleFile })
+        process.stdout.write(`built ${built.path} (${built.digest})\n`)
+      }
       const gateway = await startGateway(config)
       const lines = [`mcp-policy gateway listening on ${gateway.url}`]
       for (const [id, endpoint] of Object.entries(gateway.endpoints)) {

@@ -12,6 +12,7 @@ import data.mcp.arguments
 import data.mcp.dlp
 import data.mcp.lib
 import data.mcp.masking
+import data.mcp.scopes
 
 # Methods every authenticated caller may use: session lifecycle, keep-alive and listings
 # (tools/list is filtered by obligations.visible_tools).
@@ -144,6 +145,11 @@ deny contains reason if {
 deny contains reason if {
 	authenticated
 	some reason in arguments.violation
+}
+
+deny contains reason if {
+	authenticated
+	some reason in scopes.violation
 }
 
 obligations["visible_tools"] := access.visible_tools if allow

@@ -38,20 +38,35 @@ export interface InsufficientScopeReason extends Reason {
   scope: string
 }
 
-/** The HTTP challenge a denial maps to, or undefined when it is an ordinary policy deny. */
+/** Reasons a new authorization can cure: a scope to ask for, a stronger or fresher sign-in. */
+const REAUTHORIZABLE = new Set(['insufficient_scope', 'step_up_required'])
+
+/**
+ * The HTTP challenge a denial maps to, or undefined when it is an ordinary policy deny.
+ *
+ * A scope challenge is sent only when every reason is one a new authorization cures: a call the
+ * policy also refuses for another reason (not granted, an argument) is an ordinary deny, not a
+ * consent screen for a call that stays refused.
+ */
 export function authenticationChallenge(
   decision: Pick<Decision, 'status' | 'reasons'>,
   metadataUrl: string,
   tokenPresented: boolean,
 ): { status: 401 | 403; header: string } | undefined {
   const metadata = `resource_metadata="${metadataUrl}"`
-  const scoped = decision.reasons.find(
+  const scoped = decision.reasons.filter(
     (r): r is InsufficientScopeReason =>
       r.code === 'insufficient_scope' && typeof (r as { scope?: unknown }).scope === 'string',
   )
-  if (scoped) {
-    const scope = scoped.scope.replace(/["\\]/g, '')
-    return { status: 403, header: `Bearer error="insufficient_scope", scope="${scope}", ${metadata}` }
+  if (scoped.length > 0 && decision.reasons.every((r) => REAUTHORIZABLE.has(r.code))) {
+    // Every scope any reason asks for, once. RFC 6750 §3: scope tokens are %x21 / %x23-5B /
+    // %x5D-7E; anything else (a quote, a backslash, a control character) would break the header.
+    const tokens = scoped.flatMap((r) =>
+      r.scope.split(/\s+/).map((t) => t.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '')),
+    )
+    const scope = [...new Set(tokens.filter((t) => t !== ''))].join(' ')
+    if (scope !== '')
+      return { status: 403, header: `Bearer error="insufficient_scope", scope="${scope}", ${metadata}` }
   }
   if (decision.status !== 401) return undefined
   // RFC 9470: the token is fine but the authentication behind it is not fresh or strong enough.
