@@ -21,7 +21,7 @@ import {
 // and against hostile clients: nothing crashes it, every message is decided and logged, every
 // refusal carries a reason.
 
-const FAULTY_TOOLS = ['echo', 'crash', 'hang', 'junk', 'flood', 'big', 'headers', 'progress']
+const FAULTY_TOOLS = ['echo', 'crash', 'hang', 'junk', 'flood', 'big', 'deep', 'headers', 'progress']
 
 async function rpcError(call: Promise<unknown>): Promise<McpError> {
   const error = await call.then(
@@ -143,6 +143,13 @@ describe('mcp-policy gateway under faults', () => {
     )
     expect(tooBig.data).toEqual({ reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' })
     await eventually(() => client.callTool({ name: 'echo', arguments: { text: 'ok' } }))
+  })
+
+  it('blocks a result nested deeper than the bound, with its reason', async () => {
+    const client = await connect('faulty')
+    const deep = await rpcError(client.callTool({ name: 'deep', arguments: {} }))
+    expect((deep.data as { reason: string }).reason).toBe('ERR_NORMALIZE_TOO_DEEP')
+    expect((await client.callTool({ name: 'echo', arguments: { text: 'fine' } })).isError).toBeFalsy()
   })
 
   it('shows none of the tools an upstream lists under hostile names, and keeps serving', async () => {
