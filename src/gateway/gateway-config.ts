@@ -66,6 +66,11 @@ export interface GatewayLimits {
   upstreamTimeoutMs: number
   /** Client sessions idle this long are closed. Default 30 min. */
   sessionIdleMs: number
+  /**
+   * Most client sessions open at once (each may hold an upstream session or process). Beyond it a
+   * new `initialize` is answered `ERR_GATEWAY_UPSTREAM_UNAVAILABLE` (HTTP 503). Default 256.
+   */
+  maxSessions: number
 }
 
 /** The whole `mcp-policy gateway` configuration. */
@@ -137,6 +142,7 @@ export const gatewayConfigSchema = {
         maxResultBytes: { type: 'integer', minimum: 1024 },
         upstreamTimeoutMs: { type: 'integer', minimum: 1 },
         sessionIdleMs: { type: 'integer', minimum: 1000 },
+        maxSessions: { type: 'integer', minimum: 1 },
       },
     },
     bundleStore: { type: 'string' },
@@ -169,6 +175,7 @@ export function defaultGatewayConfig(): GatewayConfig {
       maxResultBytes: 16 * 1024 * 1024,
       upstreamTimeoutMs: 5 * 60_000,
       sessionIdleMs: 30 * 60_000,
+      maxSessions: 256,
     },
     bundleStore: pdp.bundleStore,
   }

@@ -377,6 +377,17 @@ class GatewayFrontEnd {
           400,
           rpcError(requestId, -32000, 'Bad Request: Mcp-Session-Id header is required'),
         )
+      // Each session may hold an upstream session or process: their number is bounded.
+      if (sessions.size >= config.limits.maxSessions) {
+        res.setHeader('Retry-After', '30')
+        return sendJson(
+          res,
+          503,
+          rpcError(requestId, -32603, `the gateway holds ${config.limits.maxSessions} sessions, its bound`, {
+            reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE',
+          }),
+        )
+      }
       const opened = await this.#openSession(id, owner)
       if (!opened)
         return sendJson(

@@ -82,6 +82,7 @@ describe('mcp-policy gateway under faults', () => {
           maxResultBytes: 16 * 1024 * 1024,
           upstreamTimeoutMs: 60_000,
           sessionIdleMs: 60_000,
+          maxSessions: 12,
         },
       },
     )
@@ -269,6 +270,22 @@ describe('mcp-policy gateway under faults', () => {
     expect((await client.callTool({ name: 'echo', arguments: { text: 'alive' } })).content).toEqual([
       { type: 'text', text: 'alive' },
     ])
+  })
+
+  it('bounds the sessions it holds: one more initialize is a 503 with a reason', async () => {
+    const opened: Client[] = []
+    let refused: unknown
+    for (let i = 0; i < 20 && refused === undefined; i++) {
+      await connect('faulty').then(
+        (c) => opened.push(c),
+        (e: unknown) => {
+          refused = e
+        },
+      )
+    }
+    expect(gateway.sessionCount()).toBe(12)
+    expect(String((refused as Error).message)).toContain('ERR_GATEWAY_UPSTREAM_UNAVAILABLE')
+    await Promise.all(opened.map((c) => c.close()))
   })
 
   it('recorded every decision in a log that verifies', async () => {
