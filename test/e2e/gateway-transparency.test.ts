@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -188,49 +189,43 @@ describe('the gateway is transparent to what the policy allows (server-everythin
     sseServer?.kill()
   })
 
-  it('over stdio: directly and through the gateway (one shared process), the same answers', async () => {
-    const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
-    clients.push(direct)
-    await direct.connect(
-      new StdioClientTransport({ command: process.execPath, args: [stockServers.everything, 'stdio'] }),
-    )
-    const viaGateway = await connectClient(
-      gateway.endpoints['everything-stdio']!,
-      await gateway.token('alice', ['developer'], 'everything-stdio'),
-      CAPABILITIES,
-    )
+  /** Both clients driven through every feature; what the gateway path answers must equal the direct one. */
+  async function compare(
+    direct: Transport,
+    endpoint: string,
+    token: string,
+  ): Promise<Record<string, unknown>> {
+    const directClient = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
+    clients.push(directClient)
+    await directClient.connect(direct)
+    const viaGateway = await connectClient(endpoint, token, CAPABILITIES)
     clients.push(viaGateway)
-    const [expected, actual] = [await exercise(direct), await exercise(viaGateway)]
-    expect(expected.tools).toEqual([...toolNames].sort())
+    const [expected, actual] = [await exercise(directClient), await exercise(viaGateway)]
     expect(actual).toEqual(expected)
+    return expected
+  }
+
+  const viaGateway = async (id: string) =>
+    [gateway.endpoints[id]!, await gateway.token('alice', ['developer'], id)] as const
+
+  it('over stdio: directly and through the gateway (one shared process), the same answers', async () => {
+    const stdio = new StdioClientTransport({
+      command: process.execPath,
+      args: [stockServers.everything, 'stdio'],
+    })
+    const expected = await compare(stdio, ...(await viaGateway('everything-stdio')))
+    expect(expected.tools).toEqual([...toolNames].sort())
   }, 120_000)
 
   it('over Streamable HTTP: directly and through the gateway (a session per client), the same answers', async () => {
-    const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
-    clients.push(direct)
-    await direct.connect(new StreamableHTTPClientTransport(new URL(httpUrl)))
-    const viaGateway = await connectClient(
-      gateway.endpoints['everything-http']!,
-      await gateway.token('alice', ['developer'], 'everything-http'),
-      CAPABILITIES,
+    await compare(
+      new StreamableHTTPClientTransport(new URL(httpUrl)),
+      ...(await viaGateway('everything-http')),
     )
-    clients.push(viaGateway)
-    const [expected, actual] = [await exercise(direct), await exercise(viaGateway)]
-    expect(actual).toEqual(expected)
   }, 120_000)
 
   it('over the legacy HTTP+SSE transport: directly and through the gateway, the same answers', async () => {
-    const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
-    clients.push(direct)
-    await direct.connect(new SSEClientTransport(new URL(sseUrl)))
-    const viaGateway = await connectClient(
-      gateway.endpoints['everything-sse']!,
-      await gateway.token('alice', ['developer'], 'everything-sse'),
-      CAPABILITIES,
-    )
-    clients.push(viaGateway)
-    const [expected, actual] = [await exercise(direct), await exercise(viaGateway)]
-    expect(actual).toEqual(expected)
+    await compare(new SSEClientTransport(new URL(sseUrl)), ...(await viaGateway('everything-sse')))
   }, 120_000)
 
   it.runIf(runNginx)(
@@ -248,17 +243,11 @@ describe('the gateway is transparent to what the policy allows (server-everythin
         judgeResults: false,
       })
       stop.push(() => proxy.close())
-      const direct = new Client({ name: 'direct', version: '1' }, { capabilities: CAPABILITIES })
-      clients.push(direct)
-      await direct.connect(new StreamableHTTPClientTransport(new URL(httpUrl)))
-      const viaNginx = await connectClient(
+      await compare(
+        new StreamableHTTPClientTransport(new URL(httpUrl)),
         proxy.url,
         await pdp.token('alice', ['developer'], 'everything-http'),
-        CAPABILITIES,
       )
-      clients.push(viaNginx)
-      const [expected, actual] = [await exercise(direct), await exercise(viaNginx)]
-      expect(actual).toEqual(expected)
     },
     120_000,
   )
