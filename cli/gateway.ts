@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import type { Argv, CommandModule } from 'yargs'
 import {
   buildBundle,
+  defaultCheckpointSigning,
   defaultGatewayConfig,
   type GatewayConfig,
   loadGatewayConfig,
@@ -90,6 +91,9 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
         const built = await buildBundle({ out: bundleFile })
         process.stdout.write(`built ${built.path} (${built.digest})\n`)
       }
+      // Tamper evidence on by default: checkpoints signed with a local key unless configured.
+      const signing = await defaultCheckpointSigning(config.log)
+      config.log = signing.log
       const gateway = await startGateway(config)
       const lines = [`mcp-policy gateway listening on ${gateway.url}`]
       for (const [id, endpoint] of Object.entries(gateway.endpoints)) {
@@ -103,6 +107,7 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
         )
       }
       if (config.log) lines.push(`decisions are logged to ${config.log.dir}/`)
+      lines.push(...signing.notice)
       process.stdout.write(`${lines.join('\n')}\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve)

@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { gatewayCommand } from './gateway.js'
 import { initCommand } from './init.js'
+import { keygenCommand } from './keygen.js'
 import { normalizeCommand } from './normalize.js'
 import { replayCommand } from './replay.js'
 import { serveCommand } from './serve.js'
@@ -26,6 +27,7 @@ await yargs(hideBin(process.argv))
   .command(evalCommand)
   .command(gatewayCommand)
   .command(initCommand)
+  .command(keygenCommand)
   .command(normalizeCommand)
   .command(replayCommand)
   .command(serveCommand)

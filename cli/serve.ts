@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
 import type { Argv, CommandModule } from 'yargs'
 import {
+  defaultCheckpointSigning,
   defaultPdpConfig,
   defaultServerResource,
   loadOrCreateDevKey,
@@ -20,7 +21,8 @@ interface ServeArgs {
 
 /**
  * `mcp-policy serve`: the PDP HTTP service. With no configuration it serves the default bundle on
- * 127.0.0.1:8181 with the local dev issuer; exit 0 after a graceful SIGTERM/SIGINT drain.
+ * 127.0.0.1:8181 with the local dev issuer and signs the log's checkpoints with the local key in
+ * `.checkpoint-keys/`; exit 0 after a graceful SIGTERM/SIGINT drain.
  */
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
@@ -42,6 +44,13 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       if (args.host !== undefined) config.host = args.host
       if (args.bundle !== undefined) config.bundle = { file: args.bundle }
       if (args.workers !== undefined) config.workers = Math.max(1, Math.floor(args.workers))
+      // Tamper evidence on by default: without log.signingKeyFile (and unless log.checkpoints is
+      // false) checkpoints are signed with the key in .checkpoint-keys/. The primary creates it
+      // before forking; workers, which run this handler again, load the same key.
+      const signing = await defaultCheckpointSigning(config.log)
+      config.log = signing.log
+      if (cluster.isPrimary && signing.notice.length > 0)
+        process.stdout.write(`${signing.notice.join('\n')}\n`)
       if (cluster.isPrimary && !config.identity) {
         // Create the dev key once here, before workers race to create it.
         await loadOrCreateDevKey(config.devKeyDir)

@@ -1,3 +1,12 @@
+export type { CheckpointKey, CheckpointLogConfig, CheckpointSigning } from './audit/checkpoint-key.js'
+export {
+  CHECKPOINT_PRIVATE_KEY_FILE,
+  CHECKPOINT_PUBLIC_KEY_FILE,
+  createCheckpointKey,
+  DEFAULT_CHECKPOINT_KEY_DIR,
+  defaultCheckpointSigning,
+  loadOrCreateCheckpointKey,
+} from './audit/checkpoint-key.js'
 export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/decision-event.js'
 export { REJECTED_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
@@ -15,6 +24,8 @@ export type {
 export { replayLog } from './audit/replay-log.js'
 export type { ReplayHtmlOptions } from './audit/replay-report-html.js'
 export { renderReplayHtml } from './audit/replay-report-html.js'
+export type { ReplaySummaryOptions } from './audit/replay-summary-markdown.js'
+export { renderReplaySummaryMarkdown } from './audit/replay-summary-markdown.js'
 export type { ShipCursor, ShipPosition } from './audit/ship-cursor.js'
 export { readShipCursor } from './audit/ship-cursor.js'
 export type { LogFinding, LogFindingKind, LogVerification, VerifyLogOptions } from './audit/verify-log.js'
@@ -181,8 +192,15 @@ export type { PolicyTestOptions } from './policy-test/run-policy-tests.js'
 export { runPolicyTests } from './policy-test/run-policy-tests.js'
 export type { RunRegoTestsOptions } from './policy-test/run-rego-tests.js'
 export { runRegoTests } from './policy-test/run-rego-tests.js'
-export { initPolicyRepo } from './scaffold/init-policy-repo.js'
+export { CI_WORKFLOW_PATH, ciWorkflow, pinnedPackageSpec } from './scaffold/ci-workflow.js'
+export type { InitPolicyRepoOptions } from './scaffold/init-policy-repo.js'
+export { initPolicyRepo, recordPolicyRepoSample } from './scaffold/init-policy-repo.js'
 export { policyRepoTemplate } from './scaffold/policy-repo-template.js'
+export type { RecordedSampleLog, RecordSampleLogOptions } from './scaffold/record-sample-log.js'
+export { recordSampleLog, SAMPLE_LOG_CHAIN, SAMPLE_LOG_DIR } from './scaffold/record-sample-log.js'
+export { referenceTemplate } from './scaffold/reference-template.js'
+export type { PolicyTemplateName } from './scaffold/repo-readme.js'
+export { repoReadme } from './scaffold/repo-readme.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
 export { resolveOpa, runOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'

@@ -175,7 +175,7 @@ export async function replayLog(
         report.missingBundles[digest] = (report.missingBundles[digest] ?? 0) + 1
         continue
       }
-      const replayed = evaluate(engine, event, candidate !== undefined)
+      const replayed = keepErasedMask(event, evaluate(engine, event, candidate !== undefined))
       if (sameJson(replayed, event.result)) {
         report.same++
         continue
@@ -207,6 +207,30 @@ function evaluate(engine: PolicyEngine, event: DecisionEvent, whatIf: boolean): 
     const error = toMcpPolicyError(err, 'ERR_ENGINE_TRAP')
     return { error: error.code, message: error.message }
   }
+}
+
+/**
+ * A decision's `redact` obligation names the arguments the log erased, so a replay of the erased
+ * input cannot name them again: the pointers that were both asked for and erased count as asked
+ * for once more. Everything else is compared as replayed, so a candidate that masks a new argument
+ * still shows up; one that stops masking an argument the log erased cannot be seen (the event is
+ * `masked`).
+ */
+function keepErasedMask(event: DecisionEvent, replayed: unknown): unknown {
+  if (event.path !== 'mcp/decision' || (event.erased ?? []).length === 0) return replayed
+  const recorded = (event.result as { obligations?: { redact?: unknown } } | undefined)?.obligations?.redact
+  const decision = replayed as { obligations?: Record<string, unknown> } | undefined
+  const obligations = decision?.obligations
+  if (!Array.isArray(recorded) || !obligations || typeof obligations !== 'object') return replayed
+  const erased = new Set(event.erased)
+  const kept = recorded.filter((p): p is string => typeof p === 'string' && erased.has(p))
+  const asked = obligations.redact
+  if (kept.length === 0 || (asked !== undefined && !Array.isArray(asked))) return replayed
+  const redact = [...new Set([...((asked as unknown[] | undefined) ?? []), ...kept])]
+  // Rego's sort orders strings by their UTF-8 bytes; keep the order of anything else returned.
+  if (redact.every((p) => typeof p === 'string'))
+    (redact as string[]).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  return { ...decision, obligations: { ...obligations, redact } }
 }
 
 function describeDifference(

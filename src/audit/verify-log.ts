@@ -32,8 +32,19 @@ export interface LogFinding {
 
 /** The outcome of {@link verifyLog}. */
 export interface LogVerification {
-  /** True when no finding was made. */
+  /**
+   * True when no finding was made. Without a key (or without signed checkpoints) that is only as
+   * far as can be told: see {@link LogVerification.verified}.
+   */
   intact: boolean
+  /**
+   * True when intact and the key verified at least one signed checkpoint of every chain with
+   * events, so that deleting lines back past the last checkpoint, and rewriting the log, would
+   * have been found.
+   * False without a key: then truncation after the last checkpoint and forged events (a rewritten
+   * log with recomputed hashes and checkpoints) cannot be detected.
+   */
+  verified: boolean
   /** The first `maxFindings` findings, in log order. */
   findings: LogFinding[]
   /** Findings made beyond `maxFindings`: counted, not kept, so memory stays bounded. */
@@ -44,7 +55,16 @@ export interface LogVerification {
     events: number
     lastSeq: number
     checkpoints: number
+    /** A key was given: the checkpoints counted are those whose signature it verified. */
     checkpointsVerified: boolean
+    /** The highest seq a verified checkpoint names (0 without a key or without checkpoints). */
+    signedSeq: number
+    /**
+     * Events after the last verified checkpoint (all of them without one): deleting them cannot be
+     * detected. A running writer signs the head every `checkpointEvery` events or
+     * `checkpointIntervalMs`, and on close.
+     */
+    unsignedEvents: number
   }[]
 }
 
@@ -101,7 +121,8 @@ const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
  * chain from the genesis of its chain id, and — with the Ed25519 public key — every signed
  * checkpoint: its signature, that the event it names has that hash, and that the log still reaches
  * it (truncation back past a checkpoint). A torn last line (a crash mid-write) is reported, never
- * silently dropped.
+ * silently dropped. Without the key nothing pins the end of the log or its content: `intact` then
+ * means "no inconsistency found", and `verified` stays false.
  *
  * @throws McpPolicyError `ERR_LOG_READ_FAILED` when a path cannot be read.
  * @example
@@ -142,6 +163,7 @@ export async function verifyLog(
       walked = await walk(chainFindings, 0)
     }
     findings.addAll(chainFindings)
+    const signedSeq = options.key ? lastSeq(checkpoints) : 0
     summaries.push({
       events: walked.events,
       lastSeq: walked.lastSeq,
@@ -149,10 +171,17 @@ export async function verifyLog(
       files: files.length,
       checkpoints: checkpoints.size,
       checkpointsVerified: Boolean(options.key),
+      signedSeq,
+      unsignedEvents: Math.max(0, walked.lastSeq - signedSeq),
     })
   }
   return {
     intact: findings.empty,
+    // A chain without events has nothing to pin (deleting whole files is beyond any log's reach).
+    verified:
+      findings.empty &&
+      Boolean(options.key) &&
+      summaries.every((chain) => chain.signedSeq > 0 || chain.lastSeq === 0),
     findings: findings.list,
     findingsOmitted: findings.omitted,
     chains: summaries,

@@ -1,9 +1,11 @@
+import { createPublicKey } from 'node:crypto'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { defaultCheckpointSigning } from '../audit/checkpoint-key.js'
 import { replayLog } from '../audit/replay-log.js'
 import { verifyLog } from '../audit/verify-log.js'
 import { defaultGatewayConfig, type GatewayConfig } from '../gateway/gateway-config.js'
@@ -56,6 +58,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     log: { dir: logDir, durability: 'batch' },
     servers: { github: { url: server.url, destination: 'public' } },
   }
+  // Checkpoints are signed, as every logging command does by default, so the check below is a real one.
+  const signing = await defaultCheckpointSigning(config.log)
+  config.log = signing.log
   const gatewayPrint = (line: string) => print(`gateway     ${line}`)
   const gateway = await startGateway(config, { print: gatewayPrint }).catch(
     (err: NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }) => {
@@ -105,11 +110,13 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
 
   await gateway.core.log?.flush()
   print('')
-  const verification = await verifyLog([logDir])
+  const verification = await verifyLog([logDir], {
+    key: signing.key ? createPublicKey(signing.key.publicKeyPem) : undefined,
+  })
   const events = verification.chains.reduce((n, c) => n + c.events, 0)
   print(
     verification.intact
-      ? `decision log verified: ${events} events, hash chain intact  (npx mcp-policy verify-log ${logDir})`
+      ? `decision log verified: ${events} events, hash chain intact${verification.verified ? ', checkpoints signed' : ''}  (npx mcp-policy verify-log ${logDir}${signing.key ? ` --key ${signing.key.publicKeyPath}` : ''})`
       : `decision log FAILED verification: ${verification.findings.map((f) => f.kind).join(', ')}`,
   )
   const replay = await replayLog([logDir], { bundleStore: config.bundleStore })

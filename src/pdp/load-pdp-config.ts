@@ -52,6 +52,7 @@ export const pdpConfigSchema = {
             dir: { type: 'string', minLength: 1 },
             durability: { enum: ['sync', 'batch', 'async'] },
             signingKeyFile: { type: 'string' },
+            checkpoints: { type: 'boolean' },
             rotateBytes: positiveInt,
             ship: {
               type: 'object',
@@ -115,6 +116,11 @@ export function resolvePdpConfig(raw: unknown): PdpConfig {
     throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', `invalid PDP configuration: ${problems}`)
   }
   const given = raw as Partial<PdpConfig>
+  if (given.log && given.log.checkpoints === false && given.log.signingKeyFile !== undefined)
+    throw new McpPolicyError(
+      'ERR_PDP_CONFIG_INVALID',
+      'invalid PDP configuration: log.checkpoints is false but log.signingKeyFile is set: remove one of them',
+    )
   const defaults = defaultPdpConfig()
   const log: PdpConfig['log'] =
     given.log === false ? false : { ...(defaults.log as Exclude<PdpConfig['log'], false>), ...given.log }

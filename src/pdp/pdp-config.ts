@@ -43,8 +43,17 @@ export interface PdpLogConfig {
   dir: string
   /** Default `batch`. */
   durability: Durability
-  /** PKCS#8 PEM Ed25519 key signing checkpoints; omitted = checkpoints off. */
+  /**
+   * PKCS#8 PEM Ed25519 key signing checkpoints. Omitted, the CLIs (`serve`, `gateway`, `demo`) sign
+   * with a key they create on first run in `.checkpoint-keys/` (`defaultCheckpointSigning`);
+   * `startPdp` and `openDecisionCore` themselves sign only with the key named here.
+   */
   signingKeyFile?: string
+  /**
+   * `false` turns checkpoint signing off (then `verify-log` cannot detect deleted last lines or
+   * forged events); it cannot be combined with `signingKeyFile`. Default: on.
+   */
+  checkpoints?: boolean
   /** Rotate files beyond this many bytes. Default 64 MiB. */
   rotateBytes?: number
   /**

@@ -1,7 +1,9 @@
 /**
- * The files `mcp-policy init` writes: a small deny-by-default policy, its data, Rego tests,
- * decision cases and a CI job. Relative path → content. The policy is deliberately small; the
- * reference library under `rego/mcp/` of this package shows the full set of controls.
+ * The policy files of `mcp-policy init --template minimal`: a small deny-by-default policy with its
+ * own data model (`data.policy`), Rego tests and decision cases. Relative path → content.
+ * `initPolicyRepo` adds the README, `.gitignore`, CI job and sample log every template gets. The
+ * policy is deliberately small; the default template, `reference`, starts from this package's
+ * reference policy and its data model (`data.mcp_data`) instead.
  */
 export const policyRepoTemplate: Readonly<Record<string, string>> = {
   'rego/mcp/decision.rego': `# METADATA
@@ -184,38 +186,5 @@ cases:
     identity: { sub: bob, roles: [support] }
     message: { jsonrpc: "2.0", id: 4, method: tools/list }
     expect: { allow: true, obligations: { visible_tools: [get_issue, list_issues] } }
-`,
-  '.github/workflows/policy.yml': `# Policy CI: style and types, then the Rego tests in the WebAssembly engine and the decision cases.
-name: policy
-on: [push, pull_request]
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with: { node-version: 20 }
-      # mcp-policy builds its pinned OPA with Go on first use.
-      - uses: actions/setup-go@v5
-        with: { go-version: stable }
-      - run: npm install --no-save mcp-policy
-      - run: npx mcp-policy check
-      - run: npx mcp-policy test --format junit --out policy-tests.xml
-      - run: npx mcp-policy build --out bundles/default.tar.gz
-`,
-  'README.md': `# MCP policy
-
-Rego policy for MCP requests, evaluated by [mcp-policy](https://www.npmjs.com/package/mcp-policy).
-
-- \`rego/mcp/decision.rego\` — the policy (entrypoints \`mcp/decision\`, \`mcp/response\`)
-- \`bundles/default/data.json\` — who may call which tools (\`data.policy\`)
-- \`rego/mcp/*_test.rego\` — Rego tests, run compiled to WebAssembly in the engine that serves
-- \`bundles/default/cases/*.cases.yaml\` — decision cases: real tokens, full normalize → decide
-
-\`\`\`sh
-npx mcp-policy check    # opa fmt and opa check --strict against input document v1
-npx mcp-policy test     # Rego tests + decision cases; exit 0 pass, 1 failure, 2 error
-npx mcp-policy build    # bundles/default.tar.gz for the PDP
-\`\`\`
 `,
 }

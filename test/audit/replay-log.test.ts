@@ -132,7 +132,7 @@ describe('replay: every decision written by the engine reproduces; what-if lists
     const reproduce = await run([dir, '--bundle-store', store])
     expect(reproduce).toMatchObject({ code: 0 })
     expect(reproduce.stdout).toMatch(/^reproduce: 600\/600 decisions reproduced, 0 differ/)
-    const whatIf = await run([dir, '--against', candidate.path, '--format', 'json'])
+    const whatIf = await run([dir, '--against', candidate.path, '--fail-on', 'none', '--format', 'json'])
     expect(whatIf.code).toBe(0)
     expect(JSON.parse(whatIf.stdout)).toMatchObject({ mode: 'what-if', events: 600 })
     expect((await run([dir, '--bundle-store', join(dir, 'nothing-here')])).code).toBe(1)

@@ -159,7 +159,19 @@ describe('replay HTML report', async () => {
       const code = await new Promise<number>((resolve) =>
         execFile(
           process.execPath,
-          [cli, 'replay', dir, '--against', candidate.path, '--format', 'html', '--out', out],
+          [
+            cli,
+            'replay',
+            dir,
+            '--against',
+            candidate.path,
+            '--fail-on',
+            'none',
+            '--format',
+            'html',
+            '--out',
+            out,
+          ],
           (err) => resolve(err ? ((err as { code?: number }).code ?? 2) : 0),
         ),
       )
