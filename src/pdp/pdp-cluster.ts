@@ -48,9 +48,11 @@ export async function runPdp(config: PdpConfig, options: RunPdpOptions = {}): Pr
   let code: number
   if (config.workers <= 1) {
     const pdp = await startPdp(config, { worker: '0' })
+    // The signal handlers are in place before the line that tells a supervisor it may stop us.
+    const stopped = untilSignal(async () => pdp.close())
     print(`listening on ${pdp.url} (1 process)`)
     options.onListening?.(pdp.url)
-    code = await untilSignal(async () => pdp.close())
+    code = await stopped
   } else {
     code = await runPrimary(config, print, options)
   }
@@ -138,8 +140,9 @@ async function runWorker(config: PdpConfig): Promise<number> {
     process.send?.({ type: 'failed', code: error.code ?? 'ERR', message: error.message ?? String(err) })
     return 2
   }
+  const stopped = untilSignal(async () => pdp.close())
   process.send?.({ type: 'ready', url: pdp.url })
-  return untilSignal(async () => pdp.close())
+  return stopped
 }
 
 function untilSignal(close: () => Promise<void>): Promise<number> {
