@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
@@ -230,7 +231,11 @@ function makeUpstream(
     (headersFor) => {
       // The configured headers on every request; a request's obligation headers on that request.
       const fetchWithHeaders = async (input: string | URL | Request, init?: RequestInit) => {
-        const extra = typeof init?.body === 'string' ? headersFor(safeParse(init.body)) : undefined
+        // The SDK transport passes one long-lived signal to every fetch; undici adds an abort
+        // listener per request and drops it only when the request is garbage-collected, so a busy
+        // session passes Node's listener warning without leaking beyond a GC cycle.
+        if (init?.signal) setMaxListeners(0, init.signal)
+        const extra = typeof init?.body === 'string' ? headersFor(init.body) : undefined
         if (!extra) return fetch(input, init)
         const headers = new Headers(init?.headers)
         for (const [name, value] of Object.entries(extra)) headers.set(name, value)
@@ -520,14 +525,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
     'Content-Length': Buffer.byteLength(text),
   })
   res.end(text)
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }
 
 /** The request body, or undefined once it passes `limit` bytes (the rest is not read). */

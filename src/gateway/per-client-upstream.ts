@@ -7,8 +7,8 @@ import {
   type UpstreamHeaders,
 } from './upstream-channel.js'
 
-/** Makes the client transport of one session; `headersFor` gives the extra headers of a request by id. */
-export type TransportFactory = (headersFor: (body: unknown) => UpstreamHeaders | undefined) => Transport
+/** Makes the client transport of one session; `headersFor` gives the extra headers of a POSTed message. */
+export type TransportFactory = (headersFor: (body: string) => UpstreamHeaders | undefined) => Transport
 
 /**
  * An upstream reached through one client transport per client session: a Streamable HTTP (or
@@ -31,7 +31,9 @@ export class PerClientUpstream implements Upstream {
   async open(): Promise<UpstreamChannel> {
     const headers = new Map<RequestId, UpstreamHeaders>()
     const transport = this.#factory((body) => {
-      const id = (body as { id?: RequestId } | null)?.id
+      // Read the body only when some request of this session has headers to add.
+      if (headers.size === 0) return undefined
+      const id = messageId(body)
       return id === undefined ? undefined : headers.get(id)
     })
     const channel = new PerClientChannel(transport, headers, () => this.#channels.delete(channel))
@@ -105,5 +107,14 @@ class PerClientChannel implements UpstreamChannel {
     const terminate = (this.#transport as { terminateSession?: () => Promise<void> }).terminateSession
     if (terminate) await terminate.call(this.#transport).catch(() => {})
     await this.#transport.close().catch(() => {})
+  }
+}
+
+function messageId(body: string): RequestId | undefined {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown } | null)?.id
+    return typeof id === 'string' || typeof id === 'number' ? id : undefined
+  } catch {
+    return undefined
   }
 }
