@@ -288,6 +288,62 @@ describe('mcp-policy gateway under faults', () => {
     await Promise.all(opened.map((c) => c.close()))
   })
 
+  it('lets a client that lost its stream resume it with Last-Event-ID', async () => {
+    const token = await gateway.token('alice', ['developer'], 'faulty')
+    const client = await connect('faulty')
+    const sessionId = (client.transport as { sessionId?: string }).sessionId!
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    }
+    const call = {
+      jsonrpc: '2.0',
+      id: 'resume-1',
+      method: 'tools/call',
+      params: { name: 'progress', arguments: {}, _meta: { progressToken: 'p-1' } },
+    }
+    const first = await fetch(gateway.endpoints.faulty!, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(call),
+    })
+    expect(first.headers.get('content-type')).toContain('text/event-stream')
+    const events = parseSse(await first.text())
+    // The priming event, three progress notifications, the answer: each with an id.
+    expect(events.length).toBeGreaterThanOrEqual(5)
+    expect(events.every((e) => e.id !== undefined)).toBe(true)
+    const answer = events.find((e) => e.data && (JSON.parse(e.data) as { id?: string }).id === 'resume-1')
+    expect(answer).toBeDefined()
+
+    // The client saw only the first event; it reconnects and gets the rest, the answer included.
+    const controller = new AbortController()
+    const resumed = await fetch(gateway.endpoints.faulty!, {
+      method: 'GET',
+      signal: controller.signal,
+      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': events[0]!.id! },
+    })
+    expect(resumed.status).toBe(200)
+    const reader = resumed.body!.getReader()
+    let text = ''
+    while (!text.includes('"resume-1"')) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    controller.abort()
+    const replayed = parseSse(text)
+    expect(replayed.map((e) => e.id)).toEqual(
+      events
+        .slice(1)
+        .map((e) => e.id)
+        .slice(0, replayed.length),
+    )
+    expect(replayed.some((e) => e.id === answer!.id)).toBe(true)
+  })
+
   it('recorded every decision in a log that verifies', async () => {
     await gateway.core.log?.flush()
     const verification = await verifyLog([gateway.logDir])
@@ -295,3 +351,22 @@ describe('mcp-policy gateway under faults', () => {
     expect(verification.chains.reduce((n, c) => n + c.events, 0)).toBeGreaterThan(30)
   })
 })
+
+/** The events of an SSE body (WHATWG rules, enough for the gateway's own output). */
+function parseSse(text: string): { id?: string; data: string }[] {
+  return text
+    .split(/\r?\n\r?\n/)
+    .filter((block) => block.trim() !== '' && !block.startsWith(':'))
+    .map((block) => {
+      const lines = block.split(/\r?\n/)
+      const id = lines
+        .find((l) => l.startsWith('id:'))
+        ?.slice(3)
+        .trim()
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''))
+        .join('\n')
+      return { id, data }
+    })
+}

@@ -196,6 +196,10 @@ describe('mcp-policy gateway: SDK client → gateway → stock stdio servers, th
     expect(tools).not.toContain('get-env') // in the catalog, not granted
     const echo = await client.callTool({ name: 'echo', arguments: { message: 'hi there' } })
     expect(JSON.stringify(echo.content)).toContain('hi there')
+    // Personal data from an internal server going to a public model is redacted, not blocked.
+    const pii = await client.callTool({ name: 'echo', arguments: { message: 'write to alice@example.com' } })
+    expect(JSON.stringify(pii.content)).not.toContain('alice@example.com')
+    expect(JSON.stringify(pii.content)).toContain('REDACTED')
     const image = await client.callTool({ name: 'get-tiny-image', arguments: {} })
     expect((image.content as { type: string }[]).map((c) => c.type)).toContain('image')
     const env = await denial(client.callTool({ name: 'get-env', arguments: {} }))
