@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import {
+  defaultPdpConfig,
   devIssuerConfig,
   type IdentityConfig,
   loadOrCreateDevKey,
@@ -26,8 +27,12 @@ interface NormalizeFileConfig {
   identity?: IdentityConfig
 }
 
-/** Without a config file: one server, and the local dev issuer of `mcp-policy token`. */
-const DEFAULT_SERVER = { id: 'default', resource: 'https://localhost/mcp' }
+/**
+ * Without a config file: the servers `serve` knows by default (`https://localhost/mcp/<id>`, from
+ * the one place defaults live, `defaultPdpConfig`), `github` when no `--server` is named, and the
+ * local dev issuer of `mcp-policy token` — so a token minted from `serve`'s hint normalizes here too.
+ */
+const DEFAULT_SERVER = 'github'
 
 /**
  * `mcp-policy normalize`: print the input document v1 for a JSON-RPC message, headers and token.
@@ -54,7 +59,11 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
         type: 'string',
         describe: 'JSON file {normalize: NormalizeConfig, identity: IdentityConfig}',
       })
-      .option('server', { type: 'string', describe: 'explicit server id' })
+      .option('server', {
+        type: 'string',
+        describe:
+          'explicit server id (without --config: github, filesystem, postgres, fetch or docs; default github)',
+      })
       .option('key-dir', {
         type: 'string',
         default: '.dev-keys',
@@ -64,8 +73,8 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
     runCommand(async () => {
       const file = args.config ? await readJson<NormalizeFileConfig>(args.config) : undefined
       const normalizeConfig: NormalizeConfig = file?.normalize ?? {
-        servers: { [DEFAULT_SERVER.id]: { resource: DEFAULT_SERVER.resource } },
-        defaultServer: DEFAULT_SERVER.id,
+        ...defaultPdpConfig().normalize,
+        defaultServer: DEFAULT_SERVER,
       }
       const identity: IdentityConfig = file?.identity ?? {
         issuers: [devIssuerConfig(await loadOrCreateDevKey(args['key-dir']))],

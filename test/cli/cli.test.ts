@@ -195,7 +195,8 @@ describe('mcp-policy token | normalize', async () => {
       '--roles',
       'developer',
       '--aud',
-      'https://localhost/mcp',
+      // What `serve` prints as its token hint: one set of defaults for every command.
+      'https://localhost/mcp/github',
       '--key-dir',
       keyDir,
     ])
@@ -223,6 +224,7 @@ describe('mcp-policy token | normalize', async () => {
       schema: 'mcp-policy/input/v1',
       mcp: { method: 'tools/call', session_id: 's-1', tool: { name: 't' } },
       subject: { authenticated: true, id: 'alice', roles: ['developer'] },
+      server: { id: 'github', resource: 'https://localhost/mcp/github' },
     })
     expect(stdout).not.toContain(token)
   })
