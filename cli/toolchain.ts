@@ -11,11 +11,12 @@ interface ToolchainArgs {
 
 /**
  * `mcp-policy toolchain`: find or build OPA at the pinned version and print its path; with
- * `--exec -- ARGS`, run that OPA with ARGS.
+ * `--exec -- ARGS`, run that OPA with ARGS. It is built into `.tools/bin` in a git checkout of
+ * mcp-policy, into the per-user cache when mcp-policy is installed (see `opaToolsDir`).
  */
 export const toolchainCommand: CommandModule<object, ToolchainArgs> = {
   command: 'toolchain',
-  describe: `Find or build OPA v${OPA_VERSION} (go install into .tools/bin) and print its path`,
+  describe: `Find OPA v${OPA_VERSION} on PATH or build it (go install into the per-user cache, .tools/bin in a git checkout) and print its path`,
   builder: (yargs: Argv) =>
     yargs
       .option('exec', { type: 'boolean', default: false, describe: 'run OPA with the arguments after --' })

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url'
 
 /**
  * The directory of mcp-policy's own package.json, found by walking up from this file, so it is
- * right both from `src/` (tests run the TypeScript) and from `dist/src/` (the built CLI).
+ * right from `src/` (tests run the TypeScript), from `dist/src/` (the built CLI) and in an
+ * installed package (`<prefix>/lib/node_modules/mcp-policy/dist/src/`). Only read from: the
+ * reference policy and schemas (`rego/`, `bundles/default/`) ship in the package (`files` in
+ * package.json); nothing is written below it except `.tools/bin` in a git checkout (see
+ * `opaToolsDir`).
  */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
