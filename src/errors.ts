@@ -93,7 +93,8 @@ export const errorTable = {
   ERR_NORMALIZE_JSON_INVALID: {
     status: 400,
     exit: 2,
-    summary: 'The body is not valid JSON (or not valid UTF-8).',
+    summary:
+      'The body is not valid JSON, not valid UTF-8, or a string in it or its envelope holds an unpaired UTF-16 surrogate.',
   },
   ERR_NORMALIZE_MESSAGE_INVALID: {
     status: 400,
@@ -111,6 +112,12 @@ export const errorTable = {
     summary: 'The message or its params exceed the size bound.',
   },
   ERR_NORMALIZE_TOO_DEEP: { status: 400, exit: 2, summary: 'The message nests deeper than the depth bound.' },
+  ERR_NORMALIZE_DUPLICATE_KEY: {
+    status: 400,
+    exit: 2,
+    summary:
+      'An object in the message holds a key twice (compared after JSON unescaping): parsers disagree on which value wins.',
+  },
   ERR_NORMALIZE_HEADERS_INVALID: {
     status: 431,
     exit: 2,

@@ -221,7 +221,7 @@ function makeUpstream(
           stderr: 'inherit',
           maxBufferSize: config.limits.maxResultBytes,
         }),
-      { transport: 'stdio', command: stdio.command },
+      { transport: 'stdio' },
     )
   }
   const http = upstream as HttpUpstreamConfig
@@ -246,7 +246,7 @@ function makeUpstream(
         ? new SSEClientTransport(url, { requestInit, fetch: fetchWithHeaders })
         : new StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithHeaders })
     },
-    { transport: http.transport ?? 'streamable-http', url: url.origin + url.pathname },
+    { transport: http.transport ?? 'streamable-http' },
   )
 }
 

@@ -117,14 +117,14 @@ export class SharedStdioUpstream implements Upstream {
 
   status(): Record<string, unknown> {
     return {
+      // Unauthenticated readiness probes see states, never a command line, a path or an error text.
       transport: 'stdio',
       sessions: 'shared',
-      command: this.#config.command,
       pid: this.#transport?.pid ?? null,
       ready: this.#initializeResult !== undefined,
       restarts: this.#restarts,
       open_sessions: this.#channels.size,
-      last_error: this.#lastError ?? null,
+      failing: this.#lastError !== undefined && this.#initializeResult === undefined,
     }
   }
 

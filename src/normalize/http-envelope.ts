@@ -1,4 +1,5 @@
 import { McpPolicyError } from '../errors.js'
+import { isCredentialName } from './credential-mask.js'
 
 /** HTTP headers as Node and most gateways hand them over. */
 export type HeaderBag = Record<string, string | string[] | undefined>
@@ -135,3 +136,53 @@ function bearerCredential(authorization: string): string | undefined {
 function invalid(message: string): never {
   throw new McpPolicyError('ERR_NORMALIZE_HEADERS_INVALID', message)
 }
+
+// Shorter values are not masked by presence: a 2-character cookie value would mask every "ab".
+const MIN_PRESENTED_CHARS = 8
+const MAX_PRESENTED = 32
+
+/**
+ * The credentials a request presents in its headers, to be masked wherever else they appear in its
+ * metadata: the credential of every header named like one (`Authorization` and
+ * `Proxy-Authorization` without their scheme, each `Cookie` value, `X-Api-Key`, …), 8 characters
+ * or more, longest first (so a credential containing another is masked whole). Never throws, on any
+ * shape of header bag.
+ *
+ * @example
+ * ```ts
+ * presentedCredentials({ authorization: 'Bearer abcdefgh123', cookie: 'sid=0123456789; theme=dark' })
+ * // ['abcdefgh123', '0123456789']
+ * ```
+ */
+export function presentedCredentials(headers: unknown): readonly string[] {
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return []
+  let found: string[] | undefined
+  const add = (text: string) => {
+    const trimmed = text.trim()
+    if (trimmed.length < MIN_PRESENTED_CHARS) return
+    found ??= []
+    if (found.length < MAX_PRESENTED && !found.includes(trimmed)) found.push(trimmed)
+  }
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name) || !isCredentialName(name)) continue
+    const value = (headers as Record<string, unknown>)[name]
+    const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : []
+    for (const v of values) {
+      if (typeof v !== 'string') continue
+      const whole = v.trim()
+      add(whole)
+      // `<scheme> <credential>`: the credential alone.
+      const space = whole.indexOf(' ')
+      if (space > 0) add(whole.slice(space + 1))
+      if (name.length >= 6 && name.toLowerCase().includes('cookie'))
+        for (const pair of whole.split(';')) {
+          const eq = pair.indexOf('=')
+          if (eq >= 0) add(pair.slice(eq + 1))
+        }
+    }
+  }
+  // Longest first, so a credential containing another is masked whole.
+  return found === undefined ? NONE : found.length === 1 ? found : found.sort((a, b) => b.length - a.length)
+}
+
+const NONE: readonly string[] = Object.freeze([])

@@ -3,13 +3,20 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { McpPolicyError } from '../errors.js'
 import type { Subject } from '../identity/subject.js'
 import { readSchema } from '../schemas.js'
-import { type HeaderBag, type HttpFacts, readHttpFacts } from './http-envelope.js'
+import {
+  maskCredentialText,
+  maskCredentialTree,
+  maskCredentialUrl,
+  maskMetaMembers,
+} from './credential-mask.js'
+import { type HeaderBag, type HttpFacts, presentedCredentials, readHttpFacts } from './http-envelope.js'
 import type { InputDocument, McpFacts } from './input-document.js'
 import { compileMcpMessageValidators, type McpMessageValidators } from './mcp-message-validators.js'
 import type { NormalizeConfig } from './normalize-config.js'
 import { checkValueDepth, parseMessageBody } from './parse-message.js'
 import { resolveServer } from './resolve-server.js'
 import { TimeContext } from './time-context.js'
+import { checkWellFormed } from './well-formed.js'
 
 /** Verifies a bearer token for a server's resource URI; `TokenVerifier` is one. */
 export interface SubjectResolver {
@@ -97,8 +104,13 @@ export class RequestNormalizer {
       maxHeaderBytes: limits.maxHeaderBytes,
       trustForwarded: this.#config.trustForwardedHeaders !== false,
     })
-    const host = envelope.host ?? http.host
-    const path = envelope.path ?? http.path
+    // Credentials in metadata never reach the document: the ones the headers present, and any by
+    // name or by value in the path, the query, `_meta`, header-derived fields and attributes.
+    const known = presentedCredentials(envelope.headers)
+    const rawHost = envelope.host ?? http.host
+    const rawPath = envelope.path ?? http.path
+    const host = rawHost === undefined ? undefined : maskCredentialText(rawHost, known)
+    const path = rawPath === undefined ? undefined : maskCredentialUrl(rawPath, known)
     const server = resolveServer(this.#config, { explicitId: envelope.server, host, path })
     const now = envelope.now ?? new Date()
     const raw = envelope.message
@@ -108,17 +120,19 @@ export class RequestNormalizer {
         : raw instanceof Uint8Array
           ? raw.byteLength
           : Number.POSITIVE_INFINITY
-    const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost)
+    const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost, known, mayHoldMeta(raw))
     if (envelope.direction === 'server_to_client') mcp.direction = 'server_to_client'
     // A session's repeat token is answered from the verifier's cache without a promise to wait on.
     const subject =
       (http.bearerToken !== undefined && this.#identity?.cached?.(http.bearerToken, server.resource, now)) ||
       (await this.#subject(http, server.resource, now))
 
-    const request: InputDocument['context']['request'] = { id: http.requestId ?? randomUUID() }
+    const request: InputDocument['context']['request'] = {
+      id: http.requestId === undefined ? randomUUID() : maskCredentialText(http.requestId, known),
+    }
     const sourceIp = http.sourceIp ?? envelope.sourceIp
-    if (sourceIp !== undefined) request.source_ip = sourceIp
-    if (http.userAgent !== undefined) request.user_agent = http.userAgent
+    if (sourceIp !== undefined) request.source_ip = maskCredentialText(sourceIp, known)
+    if (http.userAgent !== undefined) request.user_agent = maskCredentialText(http.userAgent, known)
     if (host !== undefined) request.host = host
     if (path !== undefined) request.path = path
     const document: InputDocument = {
@@ -129,9 +143,20 @@ export class RequestNormalizer {
       context: {
         time: this.#time.at(now),
         request,
-        attributes: envelope.attributes === undefined ? {} : copyObject(envelope.attributes),
+        attributes:
+          envelope.attributes === undefined
+            ? {}
+            : (maskCredentialTree(copyObject(envelope.attributes), known) as Record<string, unknown>),
       },
     }
+    // The envelope's text must be Unicode too (HTTP headers cannot hold a lone surrogate; the JSON
+    // a gateway sends the PDP can): one has no UTF-8 form to evaluate or log.
+    checkWellFormed(document.context, 'ERR_NORMALIZE_JSON_INVALID', 'the request context')
+    checkWellFormed(document.server, 'ERR_NORMALIZE_JSON_INVALID', 'the server id')
+    if (mcp.session_id !== undefined)
+      checkWellFormed(mcp.session_id, 'ERR_NORMALIZE_JSON_INVALID', 'the session id')
+    if (mcp.protocol_version !== undefined)
+      checkWellFormed(mcp.protocol_version, 'ERR_NORMALIZE_JSON_INVALID', 'the protocol version')
     if (this.#config.environment !== undefined) document.context.environment = this.#config.environment
     if (http.traceId !== undefined) document.context.trace_id = http.traceId
     if (!this.#validate(document)) {
@@ -151,6 +176,7 @@ export class RequestNormalizer {
       message = parseMessageBody(raw, { maxBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth })
     } else {
       checkValueDepth(raw, limits.maxDepth)
+      checkWellFormed(raw, 'ERR_NORMALIZE_JSON_INVALID', 'the message')
       message = raw
     }
     if (Array.isArray(message)) {
@@ -176,13 +202,16 @@ export class RequestNormalizer {
     http: HttpFacts,
     ownedByUs: boolean,
     bodyBytesAtMost: number,
+    known: readonly string[],
+    metaMayHide: boolean,
   ): McpFacts {
     const hasMethod = typeof message.method === 'string'
     const hasId = message.id !== undefined
     const mcp: McpFacts = { kind: hasMethod ? (hasId ? 'request' : 'notification') : 'response' }
-    if (hasMethod) mcp.method = message.method as string
-    if (hasId) mcp.id = message.id as string | number
-    if (http.sessionId !== undefined) mcp.session_id = http.sessionId
+    if (hasMethod) mcp.method = maskCredentialText(message.method as string, known)
+    if (hasId)
+      mcp.id = typeof message.id === 'string' ? maskCredentialText(message.id, known) : (message.id as number)
+    if (http.sessionId !== undefined) mcp.session_id = maskCredentialText(http.sessionId, known)
     const params = message.params
     if (params !== undefined) {
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
@@ -204,19 +233,25 @@ export class RequestNormalizer {
         mcp.params = (ownedByUs ? params : JSON.parse(serialized)) as Record<string, unknown>
       }
     }
+    // Params are ours here (parsed from our text, or a detached copy): masked in place.
+    if (mcp.params !== undefined && metaMayHide) maskMetaMembers(mcp.params, known)
     const p = (mcp.params ?? {}) as Record<string, unknown>
     // The transport header wins; initialize carries the version the client asks for.
     const protocolVersion =
       http.protocolVersion ??
       (mcp.method === 'initialize' && typeof p.protocolVersion === 'string' ? p.protocolVersion : undefined)
-    if (protocolVersion !== undefined) mcp.protocol_version = protocolVersion
+    if (protocolVersion !== undefined) mcp.protocol_version = maskCredentialText(protocolVersion, known)
 
     if (mcp.method === 'tools/call') {
       requireParams(this.#mcpSchemas.toolCall(p), mcp.method)
       mcp.tool = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
     } else if (mcp.method !== undefined && RESOURCE_METHODS.has(mcp.method)) {
       requireParams(this.#mcpSchemas.resource(p), mcp.method)
-      mcp.resource = parseResourceUri(p.uri as string)
+      // A resource URI is a URL: its query and userinfo may carry a credential (masked in the
+      // params too, which the log also holds).
+      const uri = maskCredentialUrl(p.uri as string, known)
+      if (uri !== p.uri) p.uri = uri
+      mcp.resource = parseResourceUri(uri)
     } else if (mcp.method === 'prompts/get') {
       requireParams(this.#mcpSchemas.prompt(p), mcp.method)
       mcp.prompt = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
@@ -296,6 +331,17 @@ function objectOrEmpty(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {}
+}
+
+// Whether a message may hold a `_meta` member. Text that spells neither `_meta` nor a `\u` escape
+// (which could spell it) has none, so the common request skips the walk over its params.
+function mayHoldMeta(raw: unknown): boolean {
+  if (typeof raw === 'string') return raw.includes('_meta') || raw.includes('\\u')
+  if (raw instanceof Uint8Array) {
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+    return bytes.includes('_meta') || bytes.includes('\\u')
+  }
+  return true
 }
 
 // A copy whose keys are all own data properties on a null-prototype-free plain object: a

@@ -32,7 +32,12 @@ export interface DecisionCore {
   identity: IdentityConfig
   /** Loads new bundle bytes (verified, atomic swap); a bad bundle leaves the old one serving. */
   loadBundleBytes(bytes: Uint8Array, origin: string): Promise<void>
-  /** Facts for readiness endpoints: bundle, last bundle error, bundle source, log. */
+  /**
+   * Facts for readiness endpoints, which answer without caller authentication on the gateway (and
+   * on a PDP without `callerAuth`): the bundle (name, revision, digest), the last bundle error's
+   * code and time, the bundle source's kind, health and digest, the log. Never a file path, a URL
+   * or an error message (they name both): those are the operator's, in the configuration.
+   */
   status(): Record<string, unknown>
   /** Stops watching or polling for bundles (first step of a drain). */
   stopBundleSource(): Promise<void>
@@ -123,12 +128,25 @@ export async function openDecisionCore(
     log,
     identity,
     loadBundleBytes,
-    status: () => ({
-      bundle: engine.bundle ?? null,
-      last_bundle_error: lastBundleError ?? null,
-      bundle_source: source.status(),
-      log: log ? { chain: log.chain, backlog: log.backlog } : null,
-    }),
+    status: () => {
+      const bundle = engine.bundle
+      const from = source.status()
+      return {
+        bundle: bundle ? { name: bundle.name, revision: bundle.revision, digest: bundle.digest } : null,
+        last_bundle_error: lastBundleError ? { code: lastBundleError.code, at: lastBundleError.at } : null,
+        bundle_source: {
+          kind: config.bundle.url ? 'http' : 'file',
+          running: from.running,
+          consecutiveFailures: from.consecutiveFailures,
+          ...(from.digest !== undefined && { digest: from.digest }),
+          ...(from.lastSuccessAt && { lastSuccessAt: from.lastSuccessAt }),
+          ...(from.lastLoadAt && { lastLoadAt: from.lastLoadAt }),
+          ...(from.lastError && { lastError: { code: from.lastError.code, at: from.lastError.at } }),
+          ...(from.nextAttemptAt && { nextAttemptAt: from.nextAttemptAt, nextDelayMs: from.nextDelayMs }),
+        },
+        log: log ? { chain: log.chain, backlog: log.backlog } : null,
+      }
+    },
     stopBundleSource,
     async close() {
       await stopBundleSource()

@@ -11,6 +11,8 @@ import {
   RESPONSE_ENTRYPOINT,
 } from '../engine/policy-engine.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { credentialPointers, maskCredentialText } from '../normalize/credential-mask.js'
+import { presentedCredentials } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import { checkValueDepth } from '../normalize/parse-message.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
@@ -60,6 +62,9 @@ export class DecisionService {
   readonly #log: DecisionLog | undefined
   readonly #observe: DecisionObserver
   readonly #maxResultDepth: number
+  // The input documents this service's normalizer built: credentials are masked in them already.
+  // Any other input (the OPA API, AuthZEN, a `request` a caller sends) is scanned before logging.
+  readonly #normalized = new WeakSet<object>()
 
   constructor(options: {
     engine: PolicyEngine
@@ -99,7 +104,7 @@ export class DecisionService {
     try {
       input = await this.#normalizer.normalize(facts)
     } catch (err) {
-      const error = toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID')
+      const error = withoutCredentials(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'), facts)
       const response = await this.#finish(started, {
         decision_id: decisionId,
         path: REJECTED_PATH,
@@ -109,12 +114,16 @@ export class DecisionService {
       })
       return { response }
     }
-    return { response: await this.#decide(decisionId, started, input), input }
+    this.#normalized.add(input)
+    return { response: await this.#decide(decisionId, started, input, true), input }
   }
 
-  /** Decides an input document the caller already built (OPA API, AuthZEN). */
+  /**
+   * Decides an input document the caller already built (OPA API, AuthZEN). The policy sees it as
+   * sent; the log erases what holds a credential (`credentialPointers`), so such an event is masked.
+   */
   async decideInput(input: unknown): Promise<McpDecisionResponse> {
-    return this.#decide(randomUUID(), process.hrtime.bigint(), input)
+    return this.#decide(randomUUID(), process.hrtime.bigint(), input, false)
   }
 
   /**
@@ -123,7 +132,12 @@ export class DecisionService {
    * canonicalizing the input again). Input that has no canonical JSON (a cycle, a NaN) is left to
    * the engine, which denies it with its own error code.
    */
-  #decide(decisionId: string, started: bigint, input: unknown): Promise<McpDecisionResponse> {
+  #decide(
+    decisionId: string,
+    started: bigint,
+    input: unknown,
+    normalized: boolean,
+  ): Promise<McpDecisionResponse> {
     let canonical: CanonicalText | undefined
     try {
       canonical = CanonicalText.of(input)
@@ -141,7 +155,11 @@ export class DecisionService {
       result: outcome.decision,
       nd_builtin_cache: outcome.ndBuiltinCache,
       bundle: outcome.bundle,
-      redact: outcome.decision.obligations.redact,
+      // The credential pointers first: they never end at an array index, so erasing them cannot
+      // shift what the policy's own pointers name.
+      redact: normalized
+        ? outcome.decision.obligations.redact
+        : [...credentialPointers(input), ...(outcome.decision.obligations.redact ?? [])],
     })
   }
 
@@ -159,7 +177,8 @@ export class DecisionService {
   }): Promise<McpResponseJudgement> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
-    const reject = async (error: McpPolicyError): Promise<McpResponseJudgement> => {
+    const reject = async (refusal: McpPolicyError): Promise<McpResponseJudgement> => {
+      const error = withoutCredentials(refusal, body.facts)
       const judgement: ResponseJudgement = {
         allow: false,
         redactions: [],
@@ -189,7 +208,13 @@ export class DecisionService {
       } catch (err) {
         return reject(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'))
       }
+      this.#normalized.add(request as object)
     }
+    // A request the caller built is logged without what holds a credential (as `decideInput`).
+    const callerBuilt =
+      request !== null && typeof request === 'object' && !this.#normalized.has(request)
+        ? credentialPointers(request, '/request')
+        : []
     const input: Record<string, unknown> = { request, result: body.result }
     if (body.destination !== undefined) input.destination = body.destination
     const outcome = this.#engine.judgeResponse(input)
@@ -202,7 +227,12 @@ export class DecisionService {
         result: judgement,
         nd_builtin_cache: outcome.ndBuiltinCache,
         bundle: outcome.bundle,
-        redact: [...withheldFromLog(judgement), ...this.#requestMask(request, body.requestRedact)],
+        redact: [
+          ...callerBuilt,
+          ...credentialPointers({ destination: body.destination }),
+          ...withheldFromLog(judgement),
+          ...this.#requestMask(request, body.requestRedact),
+        ],
       })
     } catch (err) {
       const error = toMcpPolicyError(err, 'ERR_LOG_WRITE_FAILED')
@@ -246,6 +276,7 @@ export class DecisionService {
       result: evaluation.result,
       nd_builtin_cache: evaluation.ndBuiltinCache,
       bundle: evaluation.bundle,
+      redact: credentialPointers(input),
     })
     this.#observe(path, true, [], seconds(started))
     return { decision_id: decisionId, result: evaluation.result }
@@ -302,16 +333,32 @@ function denial(error: McpPolicyError): Decision {
 /**
  * What is logged for a request refused before evaluation: the reason and the few envelope facts
  * that identify it — never the raw message or headers, which may hold a token or oversized junk.
+ * The server id and method are masked as the normalizer masks metadata, then cut to 256
+ * characters, as Unicode text (a lone surrogate becomes U+FFFD).
  */
 function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError): Record<string, unknown> {
   const input: Record<string, unknown> = { error: { code: error.code } }
-  if (typeof facts?.server === 'string') input.server = facts.server.slice(0, 256)
+  const known = presentedCredentials(facts?.headers)
+  // Masked before it is cut: a cut token would no longer look like one.
+  const fact = (text: string): string =>
+    maskCredentialText(text.toWellFormed(), known).slice(0, 256).toWellFormed()
+  if (typeof facts?.server === 'string') input.server = fact(facts.server)
   const message = facts?.message
   if (message && typeof message === 'object' && !Array.isArray(message)) {
     const method = (message as Record<string, unknown>).method
-    if (typeof method === 'string') input.method = method.slice(0, 256)
+    if (typeof method === 'string') input.method = fact(method)
   }
   return input
+}
+
+/**
+ * The refusal with its message masked as metadata is: a message may quote what it refused (a
+ * path, a server id, a header name), and it reaches the log and the caller.
+ */
+function withoutCredentials(error: McpPolicyError, facts: McpRequestFacts | undefined): McpPolicyError {
+  const message = maskCredentialText(error.message.toWellFormed(), presentedCredentials(facts?.headers))
+  // No cause: the original message is what must not travel on.
+  return message === error.message ? error : new McpPolicyError(error.code, message)
 }
 
 /** Every argument container of a request: erased from a response's log event when the request cannot be decided. */

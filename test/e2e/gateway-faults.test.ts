@@ -4,6 +4,7 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -285,7 +286,13 @@ describe('mcp-policy gateway under faults', () => {
     }
     expect(gateway.sessionCount()).toBe(12)
     expect(String((refused as Error).message)).toContain('ERR_GATEWAY_UPSTREAM_UNAVAILABLE')
-    await Promise.all(opened.map((c) => c.close()))
+    // A session ends with DELETE (closing a client does not end it): the room is given back.
+    for (const c of opened) {
+      await (c.transport as StreamableHTTPClientTransport).terminateSession()
+      await c.close()
+    }
+    expect(gateway.sessionCount()).toBe(12 - opened.length)
+    await connect('faulty')
   })
 
   it('lets a client that lost its stream resume it with Last-Event-ID', async () => {

@@ -3,7 +3,9 @@ import type { Route } from './route.js'
 
 /**
  * `GET /health` (the process answers), `GET /health/ready` (a bundle is loaded and the PDP is not
- * draining; 503 otherwise, with the reason) and `GET /metrics` (Prometheus text).
+ * draining; 503 otherwise, with the reason) and `GET /metrics` (Prometheus text). Readiness names
+ * the bundle by its digest, never by its path or URL (`DecisionCore.status`): a PDP without
+ * `callerAuth` answers it to anyone on loopback.
  */
 export const healthRoutes: Route = async (req, res, url, context) => {
   if (req.method !== 'GET') return false
