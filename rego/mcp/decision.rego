@@ -55,8 +55,12 @@ decision := {
 
 # METADATA
 # title: Response judgement v1
-# description: The judgement returned at entrypoint mcp/response (a tool result before the model sees it).
-response := dlp.judgement
+# description: |
+#   The judgement returned at entrypoint mcp/response (a tool result before the model sees it),
+#   with log_redact naming what of the result the decision log must not keep (masking).
+response := object.union(dlp.judgement, {"log_redact": masking.response_log_redact}) if {
+	count(masking.response_log_redact) > 0
+} else := dlp.judgement
 
 default allow := false
 

@@ -193,7 +193,7 @@ test_visible_tools_equal_callable_tools if {
 }
 
 test_response_entrypoint_allows_clean_result if {
-	mcp.response == {"allow": true, "redactions": [], "reasons": []} with input as {
+	mcp.response == {"allow": true, "redactions": [], "reasons": [], "log_redact": ["/result"]} with input as {
 		"request": {"server": {"id": "github"}},
 		"result": {"content": [{"type": "text", "text": "all good"}]},
 		"destination": {"model": "internal"},

@@ -31,4 +31,11 @@ export interface ResponseJudgement {
   allow: boolean
   redactions: { path: string; replacement?: unknown }[]
   reasons: Reason[]
+  /**
+   * JSON pointers under the judged input (`/result` or below) that the decision log erases: the
+   * policy's choice to keep tool results out of the log. The judgement and the request stay; replay
+   * counts such an event as withheld. Absent: only what `redactions` replaced (or a blocked result)
+   * is erased.
+   */
+  log_redact?: string[]
 }

@@ -266,7 +266,14 @@ export class PolicyEngine {
       )
     }
     const raw = result as Partial<ResponseJudgement> & Pick<ResponseJudgement, 'allow' | 'reasons'>
-    return { allow: raw.allow, redactions: raw.redactions ?? [], reasons: raw.reasons }
+    const judgement: ResponseJudgement = {
+      allow: raw.allow,
+      redactions: raw.redactions ?? [],
+      reasons: raw.reasons,
+    }
+    // Kept as the policy returned it: the log records the judgement, and replay compares with it.
+    if (raw.log_redact !== undefined) judgement.log_redact = raw.log_redact
+    return judgement
   }
 }
 

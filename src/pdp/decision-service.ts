@@ -370,12 +370,35 @@ const ALL_REQUEST_ARGUMENTS = [
 
 /**
  * What of a judged tool result must not reach the log: the strings a redaction replaced (the
- * secret itself), or the whole result when it was blocked. The judgement and the request stay, so
- * the record still proves what was decided; replay counts such events as withheld.
+ * secret itself), or the whole result when it was blocked, and whatever of the result the policy's
+ * `log_redact` names (the reference policy: the whole result, unless
+ * `mcp_data.masking.log_tool_results` is true). Only pointers into the result count there: the
+ * request is masked by its own decision, and the judgement always stays, so the record still
+ * proves what was decided; replay counts such events as withheld.
  */
 function withheldFromLog(judgement: ResponseJudgement): string[] {
-  if (!judgement.allow) return ['/result']
-  return judgement.redactions.map((r) => `/result${r.path}`)
+  const asked = (judgement.log_redact ?? []).filter((p) => p === '/result' || p.startsWith('/result/'))
+  if (!judgement.allow) return ['/result', ...asked]
+  // Pointers erase in order, each from what the ones before left, and erasing an array element
+  // shifts the ones after it: the highest index goes first, or a redacted string in the same
+  // array (two e-mail addresses in one list) would move under an erased index and stay logged.
+  return [...judgement.redactions.map((r) => `/result${r.path}`), ...asked].sort(laterIndexFirst)
+}
+
+/**
+ * Orders JSON pointers so that erasing them in turn never shifts one still to come: within one
+ * array a higher index comes first, and a member's pointer before its container's.
+ */
+function laterIndexFirst(a: string, b: string): number {
+  const x = a.split('/')
+  const y = b.split('/')
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const [s, t] = [x[i]!, y[i]!]
+    if (s === t) continue
+    if (/^(0|[1-9]\d*)$/.test(s) && /^(0|[1-9]\d*)$/.test(t)) return Number(t) - Number(s)
+    return s < t ? -1 : 1
+  }
+  return y.length - x.length
 }
 
 function seconds(started: bigint): number {

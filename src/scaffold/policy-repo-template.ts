@@ -42,7 +42,11 @@ decision := {
 	"obligations": obligations,
 }
 
-response := {"allow": true, "redactions": [], "reasons": []}
+# Tool results pass unchanged. log_redact keeps them out of the decision log (the request and this
+# judgement stay) unless data.policy.log_tool_results is true; replay counts such events as withheld.
+response := {"allow": true, "redactions": [], "reasons": []} if {
+	data.policy.log_tool_results == true
+} else := {"allow": true, "redactions": [], "reasons": [], "log_redact": ["/result"]}
 
 status := 200 if allow
 
@@ -148,6 +152,8 @@ test_tools_list_shows_granted_tools if {
   'bundles/default/data.json': `${JSON.stringify(
     {
       policy: {
+        // true keeps tool results in the decision log (what-if replay over them); false masks them.
+        log_tool_results: false,
         tools: { github: ['get_issue', 'list_issues', 'create_issue', 'delete_repository'] },
         grants: {
           developer: { github: ['get_*', 'list_*', 'create_*'] },

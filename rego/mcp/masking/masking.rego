@@ -4,6 +4,8 @@
 #   JSON pointers (obligations.redact) to the arguments the decision log must mask: names listed
 #   in data.mcp_data.masking.sensitive_arguments (any tool or prompt, case-insensitive) and in the
 #   tool's own sensitive_arguments. Both the parsed arguments and the verbatim params are masked.
+#   For tool results (entrypoint mcp/response), log_redact: the result is kept out of the log
+#   unless data.mcp_data.masking.log_tool_results is true.
 package mcp.masking
 
 import data.mcp.lib
@@ -62,3 +64,23 @@ pointers(kind, name) := [
 	concat("", ["/mcp/", kind, "/arguments/", segment]),
 	concat("", ["/mcp/params/arguments/", segment]),
 ] if segment := lib.pointer_segment(name)
+
+# METADATA
+# title: Tool results kept in the log
+# description: |
+#   True only when data.mcp_data.masking.log_tool_results is exactly true: a team that wants
+#   what-if replay over DLP keeps tool results in the decision log. Absent, false or anything else
+#   masks them.
+default log_tool_results := false
+
+log_tool_results if data.mcp_data.masking.log_tool_results == true
+
+# METADATA
+# title: Tool result pointers to mask
+# description: |
+#   JSON pointers under the mcp/response input that the decision log erases (the judgement's
+#   log_redact): the whole result, unless log_tool_results. The request and the judgement stay in
+#   the log; replay counts such an event as withheld instead of re-evaluating it.
+default response_log_redact := ["/result"]
+
+response_log_redact := [] if log_tool_results

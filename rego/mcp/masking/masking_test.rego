@@ -48,3 +48,36 @@ test_odd_masked_arguments_limit_keeps_the_default if {
 		masking.max_masked_arguments == 32 with data.mcp_data as object.union(fx.policy_data, {"masking": {"max_masked_arguments": limit}})
 	}
 }
+
+response_input := {
+	"request": {"server": {"id": "github"}},
+	"result": {"content": [{"type": "text", "text": "all good"}]},
+	"destination": {"model": "internal"},
+}
+
+test_tool_results_masked_in_the_log_by_default if {
+	masking.response_log_redact == ["/result"] with data.mcp_data as fx.policy_data
+	j := data.mcp.response with input as response_input with data.mcp_data as fx.policy_data
+	j == {"allow": true, "redactions": [], "reasons": [], "log_redact": ["/result"]}
+}
+
+test_log_tool_results_keeps_results_in_the_log if {
+	keep := object.union(fx.policy_data, {"masking": {"log_tool_results": true}})
+	masking.response_log_redact == [] with data.mcp_data as keep
+	j := data.mcp.response with input as response_input with data.mcp_data as keep
+	j == {"allow": true, "redactions": [], "reasons": []}
+}
+
+test_only_true_keeps_tool_results if {
+	every flag in [false, null, "true", 1, {}] {
+		masking.response_log_redact == ["/result"] with data.mcp_data as object.union(fx.policy_data, {"masking": {"log_tool_results": flag}})
+	}
+}
+
+test_blocked_and_redacted_results_are_masked_too if {
+	secret := {"content": [{"type": "text", "text": "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"}]}
+	blocked := data.mcp.response with input as object.union(response_input, {"result": secret, "destination": {"model": "public"}})
+		with data.mcp_data as fx.policy_data
+	blocked.allow == false
+	blocked.log_redact == ["/result"]
+}
