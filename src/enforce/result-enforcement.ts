@@ -55,8 +55,12 @@ export async function judgeToolResult(
 export function filterToolList(result: Record<string, unknown>, decision: Decision): Record<string, unknown> {
   const visible = new Set(decision.obligations.visible_tools ?? [])
   const tools = Array.isArray(result.tools) ? result.tools : []
+  // Only what a tool list holds passes: anything else an upstream put beside `tools` is dropped.
+  const kept: Record<string, unknown> = {}
+  if (typeof result.nextCursor === 'string') kept.nextCursor = result.nextCursor
+  if (result._meta !== undefined) kept._meta = result._meta
   return {
-    ...result,
+    ...kept,
     tools: tools.filter(
       (tool: { name?: unknown } | null) => typeof tool?.name === 'string' && visible.has(tool.name),
     ),

@@ -48,12 +48,16 @@ export class GatewaySession {
   readonly transport: StreamableHTTPServerTransport
   readonly channel: UpstreamChannel
   readonly owner: string
+  /** The server this session was opened at: it is not reachable through another server's endpoint. */
+  readonly serverId: string
   /** The headers of the client's latest request: the identity server-initiated messages are decided under. */
   lastHeaders: HeaderBag = {}
   lastActive = Date.now()
   readonly #options: GatewaySessionOptions
-  readonly #admitted = new Map<RequestId, AdmittedRequest>()
-  readonly #headers = new Map<RequestId, UpstreamHeaders>()
+  /** Decided requests the SDK transport has not handed on yet (it may still refuse them). */
+  readonly #pending = new Map<RequestId, { admitted?: AdmittedRequest; headers?: UpstreamHeaders }>()
+  /** Requests sent upstream and not answered yet, with what their answer is enforced against. */
+  readonly #inFlight = new Map<RequestId, AdmittedRequest | undefined>()
   #outbound: Promise<void> = Promise.resolve()
   #closed = false
 
@@ -65,17 +69,29 @@ export class GatewaySession {
     this.transport = transport
     this.channel = channel
     this.owner = options.owner
+    this.serverId = options.serverId
     this.#options = options
     transport.onmessage = (message) => {
       const m = message as Message
-      const headers = m.id !== undefined && m.method !== undefined ? this.#headers.get(m.id) : undefined
-      if (headers) this.#headers.delete(m.id as RequestId)
-      channel.send(message, headers).catch(() => {
-        if (m.id !== undefined && m.method !== undefined) this.#failed(m.id)
+      const isRequest = m.id !== undefined && m.method !== undefined
+      // Only now, accepted by the transport, does a request count as in flight.
+      const pending = isRequest ? this.#pending.get(m.id as RequestId) : undefined
+      if (isRequest) {
+        this.#pending.delete(m.id as RequestId)
+        this.#inFlight.set(m.id as RequestId, pending?.admitted)
+      }
+      channel.send(message, pending?.headers).catch(() => {
+        if (isRequest) this.#failed(m.id as RequestId)
       })
     }
     channel.onmessage = (message, related) => {
-      this.#outbound = this.#outbound.then(() => this.#deliver(message as Message, related)).catch(() => {})
+      this.#outbound = this.#outbound
+        .then(() => this.#deliver(message as Message, related))
+        .catch(() => {
+          // Enforcement failed: the answer is not sent as it is, but the client is not left waiting.
+          const m = message as Message
+          if (m.method === undefined && m.id !== undefined) this.#failed(m.id)
+        })
     }
     channel.onclose = () => {
       this.close().catch(() => {})
@@ -84,7 +100,9 @@ export class GatewaySession {
 
   /**
    * Records a decided client message before the transport hands it on: the request's decision
-   * (for its result) and the headers its obligations ask for upstream.
+   * (for its result) and the headers its obligations ask for upstream. Returns false for a request
+   * whose id is still in flight: its answer would be enforced against the other request's decision.
+   * {@link settle} forgets what the transport refused.
    */
   async admit(
     message: Message,
@@ -92,12 +110,19 @@ export class GatewaySession {
     decision: Decision,
     decisionId: string,
     clientHeaders: HeaderBag,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    if (message.id === undefined || message.method === undefined) {
+      this.lastHeaders = clientHeaders
+      this.lastActive = Date.now()
+      return true
+    }
+    if (this.#inFlight.has(message.id) || this.#pending.has(message.id)) return false
     this.lastHeaders = clientHeaders
     this.lastActive = Date.now()
-    if (message.id === undefined || message.method === undefined) return
-    if (message.method === 'tools/list' || message.method === 'tools/call')
-      this.#admitted.set(message.id, { method: message.method, input, decision })
+    const admitted =
+      message.method === 'tools/list' || message.method === 'tools/call'
+        ? { method: message.method, input, decision }
+        : undefined
     const headers: UpstreamHeaders = {
       ...(decision.obligations.headers ?? {}),
       ...(this.#options.assert ? await this.#options.assert(input, decisionId) : {}),
@@ -105,7 +130,16 @@ export class GatewaySession {
     const authorization = clientHeaders.authorization
     if (this.#options.forwardClientToken && typeof authorization === 'string')
       headers.authorization = authorization
-    if (Object.keys(headers).length > 0) this.#headers.set(message.id, headers)
+    this.#pending.set(message.id, {
+      admitted,
+      headers: Object.keys(headers).length > 0 ? headers : undefined,
+    })
+    return true
+  }
+
+  /** After the transport handled a POST: a request it refused (bad Accept, version…) is forgotten. */
+  settle(message: Message): void {
+    if (message.id !== undefined && message.method !== undefined) this.#pending.delete(message.id)
   }
 
   /** Answers a server request the client's (denied) response was meant for, so the server never waits. */
@@ -143,9 +177,33 @@ export class GatewaySession {
 
   async #deliverResponse(message: Message): Promise<void> {
     const id = message.id as RequestId
-    const admitted = this.#admitted.get(id)
-    this.#admitted.delete(id)
-    if (!admitted || !('result' in message)) return this.#send(message, id)
+    if (!this.#inFlight.has(id)) return // no request of this session has that id in flight
+    const admitted = this.#inFlight.get(id)
+    this.#inFlight.delete(id)
+    if (!admitted) return this.#send(message, id)
+    if (!('result' in message)) {
+      if (admitted.method !== 'tools/call') return this.#send(message, id)
+      // A tool's error can carry what its result would (a quoted file, an environment): judged as text.
+      const error = (message.error ?? {}) as { message?: unknown; data?: unknown }
+      const text = `${String(error.message ?? '')} ${error.data === undefined ? '' : JSON.stringify(error.data)}`
+      const judged = await judgeToolResult(this.#options.service, {
+        request: admitted.input,
+        decision: admitted.decision,
+        result: { content: [{ type: 'text', text }], isError: true },
+        destination: this.#options.destination,
+      })
+      const clean =
+        judged.allow &&
+        JSON.stringify(judged.result) === JSON.stringify({ content: [{ type: 'text', text }], isError: true })
+      if (clean) return this.#send(message, id)
+      const reasons = judged.allow
+        ? [{ code: 'error_withheld', message: 'the tool failed; its error held data the policy redacts' }]
+        : judged.reasons
+      return this.#send(
+        { jsonrpc: '2.0', id, error: policyDenial({ status: 403, reasons }, judged.decisionId) },
+        id,
+      )
+    }
     const result = message.result as Record<string, unknown>
     if (admitted.method === 'tools/list') {
       return this.#send({ ...message, result: filterToolList(result, admitted.decision) }, id)
@@ -173,7 +231,7 @@ export class GatewaySession {
   }
 
   #failed(id: RequestId): void {
-    this.#admitted.delete(id)
+    this.#inFlight.delete(id)
     this.#send(
       {
         jsonrpc: '2.0',
@@ -192,7 +250,8 @@ export class GatewaySession {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#admitted.clear()
+    this.#pending.clear()
+    this.#inFlight.clear()
     await this.channel.close().catch(() => {})
     await this.transport.close().catch(() => {})
   }

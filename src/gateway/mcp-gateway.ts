@@ -263,6 +263,8 @@ interface FrontEndParts {
 /** The HTTP side of the gateway: routes, metadata, decisions that become HTTP answers, sessions. */
 class GatewayFrontEnd {
   readonly #parts: FrontEndParts
+  /** Sessions being opened (their upstream starting): counted against `maxSessions` too. */
+  #opening = 0
 
   constructor(parts: FrontEndParts) {
     this.#parts = parts
@@ -383,7 +385,7 @@ class GatewayFrontEnd {
           rpcError(requestId, -32000, 'Bad Request: Mcp-Session-Id header is required'),
         )
       // Each session may hold an upstream session or process: their number is bounded.
-      if (sessions.size >= config.limits.maxSessions) {
+      if (sessions.size + this.#opening >= config.limits.maxSessions) {
         res.setHeader('Retry-After', '30')
         return sendJson(
           res,
@@ -393,7 +395,10 @@ class GatewayFrontEnd {
           }),
         )
       }
-      const opened = await this.#openSession(id, owner)
+      this.#opening++
+      const opened = await this.#openSession(id, owner).finally(() => {
+        this.#opening--
+      })
       if (!opened)
         return sendJson(
           res,
@@ -403,13 +408,28 @@ class GatewayFrontEnd {
           }),
         )
       session = opened
-    } else if (!session || session.owner !== owner) {
-      // A session is its opener's: another caller holding its id is told it does not exist.
+    } else if (!session || session.owner !== owner || session.serverId !== id) {
+      // A session is its opener's, at the server it was opened at: to anyone else, and through any
+      // other server's endpoint (decided for that server), it does not exist.
       return sendJson(res, 404, rpcError(requestId, -32001, 'Session not found'))
     }
     const { decision_id: decisionId, ...decision } = response
-    await session.admit(message, input, decision, decisionId, headers)
-    await session.transport.handleRequest(req, res, message)
+    if (!(await session.admit(message, input, decision, decisionId, headers)))
+      return sendJson(
+        res,
+        200,
+        rpcError(requestId, -32600, 'a request with this id is still in flight in this session'),
+      )
+    try {
+      await session.transport.handleRequest(req, res, message)
+    } finally {
+      session.settle(message)
+      // An initialize the transport refused (Accept, Content-Type, shape) opened no session: its
+      // upstream channel (a process, a connection) goes now, not never.
+      const registered =
+        session.transport.sessionId !== undefined && sessions.has(session.transport.sessionId)
+      if (sessionId === undefined && !registered) await session.close()
+    }
   }
 
   /** GET opens the standalone SSE stream, DELETE ends the session: both only for the session's owner. */
@@ -436,7 +456,7 @@ class GatewayFrontEnd {
       })
     }
     const session = sessionId === undefined ? undefined : sessions.get(sessionId)
-    if (!session || session.owner !== ownerOf(input.subject))
+    if (!session || session.owner !== ownerOf(input.subject) || session.serverId !== id)
       return sendJson(res, sessionId === undefined ? 400 : 404, rpcError(null, -32001, 'Session not found'))
     session.lastHeaders = headers
     session.lastActive = Date.now()
@@ -455,7 +475,8 @@ class GatewayFrontEnd {
     let session!: GatewaySession
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: new BoundedEventStore(),
+      // Resumption needs recent events only: a few MiB per session, not every large result.
+      eventStore: new BoundedEventStore({ maxBytes: 4 * 1024 * 1024 }),
       onsessioninitialized: (sessionId) => {
         sessions.set(sessionId, session)
       },

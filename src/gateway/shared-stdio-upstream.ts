@@ -330,8 +330,10 @@ export class SharedStdioUpstream implements Upstream {
       return
     }
     if (message.method === 'notifications/message') {
-      const channel = this.#targetOf()
-      if (channel) channel.deliver(message as unknown as JSONRPCMessage, channel.onlyRequestInFlight())
+      // A log line cannot be tied to a request: it goes to a session only when there is just one.
+      if (this.#channels.size !== 1) return
+      const channel = this.#channels.values().next().value!
+      channel.deliver(message as unknown as JSONRPCMessage, channel.onlyRequestInFlight())
       return
     }
     for (const channel of this.#channels) channel.deliver(message as unknown as JSONRPCMessage)

@@ -22,7 +22,7 @@ import {
 // and against hostile clients: nothing crashes it, every message is decided and logged, every
 // refusal carries a reason.
 
-const FAULTY_TOOLS = ['echo', 'crash', 'hang', 'junk', 'flood', 'big', 'deep', 'headers', 'progress']
+const FAULTY_TOOLS = ['echo', 'crash', 'hang', 'junk', 'flood', 'big', 'deep', 'leak', 'headers', 'progress']
 
 async function rpcError(call: Promise<unknown>): Promise<McpError> {
   const error = await call.then(
@@ -83,7 +83,7 @@ describe('mcp-policy gateway under faults', () => {
           maxResultBytes: 16 * 1024 * 1024,
           upstreamTimeoutMs: 60_000,
           sessionIdleMs: 60_000,
-          maxSessions: 12,
+          maxSessions: 16,
         },
       },
     )
@@ -273,6 +273,62 @@ describe('mcp-policy gateway under faults', () => {
     ])
   })
 
+  it('judges a tool error like a result: a secret in it is blocked', async () => {
+    const client = await connect('faulty')
+    const leak = await rpcError(client.callTool({ name: 'leak', arguments: {} }))
+    expect((leak.data as { reason: string }).reason).toBe('sensitive_data_blocked')
+    expect(JSON.stringify(leak)).not.toContain('AKIAIOSFODNN7EXAMPLE')
+  })
+
+  it('keeps a session at its server, refuses a second request with an id in flight, and leaks nothing for a refused initialize', async () => {
+    const client = await connect('faulty')
+    const sessionId = (client.transport as { sessionId?: string }).sessionId!
+    const post = async (server: string, body: unknown, extra: Record<string, string> = {}) =>
+      fetch(gateway.endpoints[server]!, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${await gateway.token('alice', ['developer'], server)}`,
+          'mcp-protocol-version': '2025-11-25',
+          ...extra,
+        },
+        body: JSON.stringify(body),
+      })
+    // The faulty session through the remote server's endpoint (decided for remote): no such session.
+    const crossed = await post(
+      'remote',
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { 'mcp-session-id': sessionId },
+    )
+    expect(crossed.status).toBe(404)
+
+    const hang = { jsonrpc: '2.0', id: 'same', method: 'tools/call', params: { name: 'hang', arguments: {} } }
+    const first = await post('faulty', hang, { 'mcp-session-id': sessionId })
+    expect(first.status).toBe(200)
+    const second = await post(
+      'faulty',
+      { ...hang, method: 'tools/list', params: {} },
+      { 'mcp-session-id': sessionId },
+    )
+    expect(((await second.json()) as { error: { code: number } }).error.code).toBe(-32600)
+    await first.body?.cancel()
+
+    const before = gateway.upstreams.get('faulty')!.status().open_sessions
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }
+    for (let i = 0; i < 3; i++) {
+      // Accept without text/event-stream: the SDK transport refuses it (406) after the policy allowed it.
+      const refused = await post('faulty', initialize, { accept: 'application/json' })
+      expect(refused.status).toBe(406)
+    }
+    expect(gateway.upstreams.get('faulty')!.status().open_sessions).toBe(before)
+  })
+
   it('bounds the sessions it holds: one more initialize is a 503 with a reason', async () => {
     const opened: Client[] = []
     let refused: unknown
@@ -284,14 +340,14 @@ describe('mcp-policy gateway under faults', () => {
         },
       )
     }
-    expect(gateway.sessionCount()).toBe(12)
+    expect(gateway.sessionCount()).toBe(16)
     expect(String((refused as Error).message)).toContain('ERR_GATEWAY_UPSTREAM_UNAVAILABLE')
     // A session ends with DELETE (closing a client does not end it): the room is given back.
     for (const c of opened) {
       await (c.transport as StreamableHTTPClientTransport).terminateSession()
       await c.close()
     }
-    expect(gateway.sessionCount()).toBe(12 - opened.length)
+    expect(gateway.sessionCount()).toBe(16 - opened.length)
     await connect('faulty')
   })
 
