@@ -68,6 +68,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       if (command.length > 0) {
         const [program, ...rest] = command as [string, ...string[]]
         const id = args.id ?? serverIdFromCommand(program, rest)
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id))
+          throw new McpPolicyError(
+            'ERR_GATEWAY_CONFIG_INVALID',
+            `--id ${JSON.stringify(id.slice(0, 80))} is not a server id (letters, digits, . _ -; at most 64)`,
+          )
         if (config.servers[id])
           throw new McpPolicyError('ERR_GATEWAY_CONFIG_INVALID', `server ${id} is configured twice`)
         config.servers[id] = { command: program, args: rest }

@@ -365,11 +365,16 @@ class GatewayFrontEnd {
       return void res.end()
     }
     const approval = response.obligations.require_approval
-    if (approval && message.id !== undefined) {
-      // The gateway has no human to ask: an obligation it cannot meet is not met.
+    if (approval) {
+      // The gateway has no human to ask: an obligation it cannot meet is not met (a notification
+      // that carries it is dropped).
       const reasons = [
         { code: 'approval_required', message: `a human must approve this call: ${approval.reason}` },
       ]
+      if (message.id === undefined || message.method === undefined) {
+        res.statusCode = 202
+        return void res.end()
+      }
       return sendJson(res, 200, {
         jsonrpc: '2.0',
         id: message.id,

@@ -221,6 +221,14 @@ describe('mcp-policy gateway -- COMMAND…: the built CLI in front of server-fil
     expect(await readdir(dir)).toEqual([])
   })
 
+  it('exits 2 for an --id that is not a server id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-cli-badid-'))
+    const result = await mcpPolicy(['gateway', '--port', '0', '--id', 'bad id!', '--', 'node', 'x.js'], dir)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('ERR_GATEWAY_CONFIG_INVALID')
+    expect(result.stderr).toContain('is not a server id')
+  })
+
   it('exits 2 naming the field a --config file gets wrong', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-cli-config-'))
     const config = join(dir, 'gateway.yaml')
