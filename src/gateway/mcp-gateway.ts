@@ -322,7 +322,7 @@ class GatewayFrontEnd {
       )
     }
     const headers = req.headers as HeaderBag
-    const { response, input } = await core.service.decideMessage({
+    const decided = await core.service.decideMessage({
       message: body,
       headers,
       server: id,
@@ -330,7 +330,9 @@ class GatewayFrontEnd {
       host: req.headers.host,
       path: req.url,
     })
-    const message = input ? (JSON.parse(body.toString('utf8')) as Message) : undefined
+    const { response, input } = decided
+    // The message exactly as the normalizer parsed and checked it: forwarded, never parsed again.
+    const message = decided.message as Message | undefined
     const requestId = message?.id ?? null
     const sessionId = header(req, SESSION_HEADER)
     let session = sessionId === undefined ? undefined : sessions.get(sessionId)

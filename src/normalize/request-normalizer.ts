@@ -96,6 +96,19 @@ export class RequestNormalizer {
    * @throws McpPolicyError `ERR_NORMALIZE_*` for messages and envelopes that cannot be normalized.
    */
   async normalize(envelope: RequestEnvelope): Promise<InputDocument> {
+    return (await this.normalizeMessage(envelope)).input
+  }
+
+  /**
+   * As {@link normalize}, and hands back the JSON-RPC message it parsed (and checked: one object,
+   * no duplicate keys, within the bounds), so an enforcement point forwards what was decided
+   * without parsing the body a second time.
+   *
+   * @throws McpPolicyError `ERR_NORMALIZE_*` for messages and envelopes that cannot be normalized.
+   */
+  async normalizeMessage(
+    envelope: RequestEnvelope,
+  ): Promise<{ input: InputDocument; message: Record<string, unknown> }> {
     const limits = this.#limits
     const fromText = typeof envelope.message === 'string' || envelope.message instanceof Uint8Array
     const message = this.#parse(envelope.message)
@@ -166,7 +179,7 @@ export class RequestNormalizer {
         `normalized document fails the input schema at ${first?.instancePath || '/'}: ${first?.message ?? 'invalid'}`,
       )
     }
-    return document
+    return { input: document, message }
   }
 
   #parse(raw: unknown): Record<string, unknown> {

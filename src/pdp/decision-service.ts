@@ -92,17 +92,19 @@ export class DecisionService {
   }
 
   /**
-   * As {@link decideMcp}, and hands back the input document it decided (absent when the message
-   * could not be normalized): an enforcement point judges the request's result against it later.
+   * As {@link decideMcp}, and hands back the input document it decided and the message as parsed
+   * (both absent when the message could not be normalized): an enforcement point forwards that
+   * message and judges the request's result against the input later.
    */
   async decideMessage(
     facts: McpRequestFacts,
-  ): Promise<{ response: McpDecisionResponse; input?: InputDocument }> {
+  ): Promise<{ response: McpDecisionResponse; input?: InputDocument; message?: Record<string, unknown> }> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
     let input: InputDocument
+    let message: Record<string, unknown>
     try {
-      input = await this.#normalizer.normalize(facts)
+      ;({ input, message } = await this.#normalizer.normalizeMessage(facts))
     } catch (err) {
       const error = withoutCredentials(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'), facts)
       const response = await this.#finish(started, {
@@ -115,7 +117,7 @@ export class DecisionService {
       return { response }
     }
     this.#normalized.add(input)
-    return { response: await this.#decide(decisionId, started, input, true), input }
+    return { response: await this.#decide(decisionId, started, input, true), input, message }
   }
 
   /**

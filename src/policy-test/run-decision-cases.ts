@@ -1,16 +1,16 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { PolicyEngine } from '../engine/policy-engine.js'
-import { createDevKey, type DevKey, devIssuerConfig, mintDevToken } from '../identity/dev-token.js'
+import { createDevKey, type DevKey, devIssuerConfig } from '../identity/dev-token.js'
 import { TokenVerifier } from '../identity/token-verifier.js'
 import type { NormalizeConfig } from '../normalize/normalize-config.js'
 import { RequestNormalizer } from '../normalize/request-normalizer.js'
 import { DecisionService } from '../pdp/decision-service.js'
 import { defaultPdpConfig } from '../pdp/pdp-config.js'
-import type { CaseExpectation, CaseIdentity, DecisionCase, DecisionCaseFile } from './decision-cases.js'
+import { caseRequest } from './case-request.js'
+import type { CaseExpectation, DecisionCase, DecisionCaseFile } from './decision-cases.js'
 import type { PolicyTestResult } from './policy-test-result.js'
 
-/** The request time of a case that names none: a Monday inside business hours, so runs agree. */
-export const DEFAULT_CASE_TIME = '2025-11-24T10:00:00Z'
+export { DEFAULT_CASE_TIME } from './case-request.js'
 
 /**
  * Runs decision cases through the path production takes — a token signed with a per-run key and
@@ -84,21 +84,7 @@ async function runCase(
   service: DecisionService,
   keys: { signingKey: DevKey; forgingKey: DevKey },
 ): Promise<string[]> {
-  const now = new Date(testCase.now ?? DEFAULT_CASE_TIME)
-  const headers: Record<string, string> = { ...testCase.headers }
-  if (testCase.identity) {
-    const resource = testCase.server ? servers[testCase.server]?.resource : undefined
-    if (!resource) throw new Error(`case names server ${String(testCase.server)}, which has no resource`)
-    headers.authorization = `Bearer ${await signIdentity(testCase.identity, resource, now, keys)}`
-  }
-  const facts = {
-    message: testCase.message,
-    headers,
-    server: testCase.server,
-    attributes: testCase.attributes,
-    now,
-    direction: testCase.direction,
-  }
+  const facts = await caseRequest(testCase, servers, keys)
   if (testCase.result !== undefined) {
     const judged = await service.judgeResponse({
       facts,
@@ -129,35 +115,6 @@ async function runCase(
 function failedClosed(expect: CaseExpectation, reasons: readonly { code: string; message: string }[]): void {
   const unexpected = reasons.find((r) => r.code.startsWith('ERR_') && !expect.reasons?.includes(r.code))
   if (unexpected) throw new Error(`the decision failed closed with ${unexpected.code}: ${unexpected.message}`)
-}
-
-async function signIdentity(
-  identity: CaseIdentity,
-  resource: string,
-  now: Date,
-  keys: { signingKey: DevKey; forgingKey: DevKey },
-): Promise<string> {
-  const claims: Record<string, unknown> = { ...identity.claims }
-  if (identity.auth_age_s !== undefined)
-    claims.auth_time = Math.floor(now.getTime() / 1000) - identity.auth_age_s
-  if (identity.acr !== undefined) claims.acr = identity.acr
-  if (identity.amr !== undefined) claims.amr = identity.amr
-  const kind = identity.token ?? 'valid'
-  return mintDevToken(
-    kind === 'forged' ? { ...keys.forgingKey, kid: keys.signingKey.kid } : keys.signingKey,
-    {
-      sub: identity.sub ?? 'alice',
-      aud: kind === 'wrong_audience' ? 'https://elsewhere.example/mcp' : resource,
-      roles: identity.roles,
-      groups: identity.groups,
-      scopes: identity.scopes,
-      act: identity.act as never,
-      clientId: identity.client_id,
-      claims,
-      now,
-      expiresIn: kind === 'expired' ? -3600 : 3600,
-    },
-  )
 }
 
 /** What a decision or judgement came out as, in the terms a case expects. */

@@ -5,18 +5,13 @@ import { DecisionLog } from '../audit/decision-log.js'
 import { buildBundle } from '../bundle/build-bundle.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { McpPolicyError } from '../errors.js'
-import { createDevKey, type DevKey, devIssuerConfig, mintDevToken } from '../identity/dev-token.js'
+import { createDevKey, type DevKey, devIssuerConfig } from '../identity/dev-token.js'
 import { TokenVerifier } from '../identity/token-verifier.js'
 import { RequestNormalizer } from '../normalize/request-normalizer.js'
-import { DecisionService } from '../pdp/decision-service.js'
+import { DecisionService, type McpRequestFacts } from '../pdp/decision-service.js'
 import { defaultPdpConfig } from '../pdp/pdp-config.js'
-import {
-  type CaseIdentity,
-  type DecisionCase,
-  findCaseFiles,
-  readCaseFile,
-} from '../policy-test/decision-cases.js'
-import { DEFAULT_CASE_TIME } from '../policy-test/run-decision-cases.js'
+import { caseRequest } from '../policy-test/case-request.js'
+import { type DecisionCase, findCaseFiles, readCaseFile } from '../policy-test/decision-cases.js'
 
 /** Where {@link recordSampleLog} writes, relative to a policy repository. */
 export const SAMPLE_LOG_DIR = 'samples/decisions'
@@ -131,55 +126,13 @@ async function recordCase(
   service: DecisionService,
   keys: { signingKey: DevKey; forgingKey: DevKey },
 ): Promise<void> {
-  const now = new Date(testCase.now ?? DEFAULT_CASE_TIME)
-  const headers: Record<string, string> = { ...testCase.headers }
-  if (testCase.identity) {
-    const resource = testCase.server ? servers[testCase.server]?.resource : undefined
-    if (!resource)
-      throw new McpPolicyError(
-        'ERR_POLICY_TEST_INVALID',
-        `${testCase.file}: case "${testCase.name}" names server ${String(testCase.server)}, which has no resource`,
-      )
-    headers.authorization = `Bearer ${await signIdentity(testCase.identity, resource, now, keys)}`
-  }
-  const facts = {
-    message: testCase.message,
-    headers,
-    server: testCase.server,
-    attributes: testCase.attributes,
-    now,
-    direction: testCase.direction,
+  let facts: McpRequestFacts
+  try {
+    facts = await caseRequest(testCase, servers, keys)
+  } catch (err) {
+    throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `${testCase.file}: ${(err as Error).message}`)
   }
   if (testCase.result !== undefined)
     await service.judgeResponse({ facts, result: testCase.result, destination: testCase.destination })
   else await service.decideMcp(facts)
-}
-
-async function signIdentity(
-  identity: CaseIdentity,
-  resource: string,
-  now: Date,
-  keys: { signingKey: DevKey; forgingKey: DevKey },
-): Promise<string> {
-  const claims: Record<string, unknown> = { ...identity.claims }
-  if (identity.auth_age_s !== undefined)
-    claims.auth_time = Math.floor(now.getTime() / 1000) - identity.auth_age_s
-  if (identity.acr !== undefined) claims.acr = identity.acr
-  if (identity.amr !== undefined) claims.amr = identity.amr
-  const kind = identity.token ?? 'valid'
-  return mintDevToken(
-    kind === 'forged' ? { ...keys.forgingKey, kid: keys.signingKey.kid } : keys.signingKey,
-    {
-      sub: identity.sub ?? 'alice',
-      aud: kind === 'wrong_audience' ? 'https://elsewhere.example/mcp' : resource,
-      roles: identity.roles,
-      groups: identity.groups,
-      scopes: identity.scopes,
-      act: identity.act as never,
-      clientId: identity.client_id,
-      claims,
-      now,
-      expiresIn: kind === 'expired' ? -3600 : 3600,
-    },
-  )
 }
