@@ -20,6 +20,7 @@ interface GatewayArgs {
   bundle?: string
   id?: string
   'log-dir'?: string
+  workers?: number
 }
 
 /**
@@ -50,6 +51,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       .option('log-dir', {
         type: 'string',
         describe: 'decision log directory (default decision-logs)',
+      })
+      .option('workers', {
+        type: 'number',
+        describe:
+          'decision worker threads, each with its own engine and log chain (default: one per core; 0 or 1: decide in the main thread)',
       }) as Argv<GatewayArgs>,
   handler: async (args) => {
     await runCommand(async () => {
@@ -59,6 +65,14 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       if (args.port !== undefined) config.port = args.port
       if (args.host !== undefined) config.host = args.host
       if (args.bundle !== undefined) config.bundle = { file: args.bundle }
+      if (args.workers !== undefined) {
+        if (!(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= 256))
+          throw new McpPolicyError(
+            'ERR_GATEWAY_CONFIG_INVALID',
+            `--workers ${args.workers} is not a number of worker threads (0 to 256)`,
+          )
+        config.workers = args.workers
+      }
       // Naming a log directory asks for a log, even over a configuration that turned it off.
       if (args['log-dir'] !== undefined)
         config.log = { ...(config.log || { durability: 'batch' as const }), dir: args['log-dir'] }
@@ -111,6 +125,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
           `  mint one: npx mcp-policy token --sub alice --roles developer --aud ${gateway.resources[first!]}`,
         )
       }
+      lines.push(
+        gateway.pool
+          ? `decisions: ${config.workers} worker threads, one log chain each`
+          : 'decisions: in the main thread',
+      )
       if (config.log) lines.push(`decisions are logged to ${config.log.dir}/`)
       lines.push(...signing.notice)
       process.stdout.write(`${lines.join('\n')}\n`)

@@ -17,7 +17,7 @@ import { tokenCommand } from './token.js'
 import { toolchainCommand } from './toolchain.js'
 import { verifyLogCommand } from './verify-log.js'
 
-// Exit codes: 0 success/allowed, 1 denied or failed check, 2 error. See README "Exit codes".
+// Exit codes: 0 success/allowed, 1 denied or failed check, 2 error. See docs/cli.md, "Exit codes".
 await yargs(hideBin(process.argv))
   .scriptName('mcp-policy')
   .command(buildCommand)

@@ -1,14 +1,18 @@
 import { readFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import {
+  analysisDeclarations,
   defaultPdpConfig,
   devIssuerConfig,
   type IdentityConfig,
+  loadArgumentAnalyzers,
+  loadBundle,
   loadOrCreateDevKey,
   McpPolicyError,
   type NormalizeConfig,
   RequestNormalizer,
   TokenVerifier,
+  toolInputSchemas,
 } from '../src/index.js'
 import { runCommand } from './run-command.js'
 
@@ -18,6 +22,7 @@ interface NormalizeArgs {
   header: string[]
   config?: string
   server?: string
+  bundle?: string
   'key-dir': string
 }
 
@@ -64,6 +69,11 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
         describe:
           'explicit server id (without --config: github, filesystem, postgres, fetch or docs; default github)',
       })
+      .option('bundle', {
+        type: 'string',
+        describe:
+          "bundle (.tar.gz) whose data declares the argument analyzers (analyze: sql:postgres, url) and the tools' input schemas (input_schema); without it, no argument is analysed or validated",
+      })
       .option('key-dir', {
         type: 'string',
         default: '.dev-keys',
@@ -90,7 +100,15 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
       if (args.token) headers.authorization = [`Bearer ${args.token}`]
       const message = args.message === '-' ? await readStdin() : await readText(args.message)
       const normalizer = new RequestNormalizer(normalizeConfig, new TokenVerifier(identity))
-      const document = await normalizer.normalize({ message, headers, server: args.server })
+      // The PDP analyses what its bundle declares; the same bundle shows the same analysis here.
+      const data = args.bundle ? (await loadBundle(args.bundle)).data : undefined
+      const analysis = args.bundle ? analysisDeclarations(data) : undefined
+      const validation = args.bundle ? toolInputSchemas(data) : undefined
+      if (analysis?.needsSql) await loadArgumentAnalyzers()
+      const document = await normalizer.normalize(
+        { message, headers, server: args.server },
+        { analysis, validation },
+      )
       process.stdout.write(`${JSON.stringify(document, null, 2)}\n`)
       return 0
     }),

@@ -1,7 +1,6 @@
-import { createPublicKey, type KeyObject } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { type LogVerification, McpPolicyError, verifyLog } from '../src/index.js'
+import { type LogVerification, verifyLog } from '../src/index.js'
+import { readCheckpointPublicKey } from './checkpoint-public-key.js'
 import { runCommand } from './run-command.js'
 
 interface VerifyLogArgs {
@@ -54,7 +53,7 @@ export const verifyLogCommand: CommandModule<object, VerifyLogArgs> = {
       }) as unknown as Argv<VerifyLogArgs>,
   handler: (args) =>
     runCommand(async () => {
-      const key = args.key ? await readKey(args.key) : undefined
+      const key = args.key ? await readCheckpointPublicKey(args.key) : undefined
       const report = await verifyLog(args.paths, {
         key,
         maxFindings: args['max-findings'],
@@ -115,26 +114,4 @@ function verdict(report: LogVerification, keyGiven: boolean): string {
   return unsignedEvents
     ? `intact up to the last signed checkpoints; ${unsignedEvents} later event(s) not yet signed (their deletion cannot be detected)`
     : 'intact'
-}
-
-async function readKey(path: string): Promise<KeyObject> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new McpPolicyError('ERR_CLI_USAGE', `cannot read key ${path}`, { cause: err })
-  }
-  try {
-    const key = text.trim().startsWith('{')
-      ? createPublicKey({ key: JSON.parse(text), format: 'jwk' })
-      : createPublicKey(text)
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`)
-    return key
-  } catch (err) {
-    throw new McpPolicyError(
-      'ERR_LOG_KEY_INVALID',
-      `${path} is not an Ed25519 public key: ${(err as Error).message}`,
-      { cause: err },
-    )
-  }
 }

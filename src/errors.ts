@@ -12,7 +12,7 @@
  * ```
  */
 
-/** Every error code mcp-policy can produce, by area. Adding one is a decision: document it in the README. */
+/** Every error code mcp-policy can produce, by area. Adding one is a decision: document it in docs/error-codes.md. */
 export const errorTable = {
   ERR_TOOLCHAIN_OPA_MISSING: {
     status: 500,
@@ -123,6 +123,29 @@ export const errorTable = {
     exit: 2,
     summary: 'Too many headers, a header too large, or a malformed Authorization header.',
   },
+  ERR_NORMALIZE_MCP_HEADER_MISMATCH: {
+    status: 400,
+    exit: 2,
+    summary:
+      'Mcp-Method, Mcp-Name or MCP-Protocol-Version disagrees with the body (its method, the tool, prompt or resource it names, its _meta protocol version): a proxy routing by header would act on another message than the one judged.',
+  },
+  ERR_NORMALIZE_MCP_HEADER_DUPLICATE: {
+    status: 400,
+    exit: 2,
+    summary: 'Mcp-Method, Mcp-Name, MCP-Protocol-Version or Mcp-Session-Id was sent more than once.',
+  },
+  ERR_NORMALIZE_META_INVALID: {
+    status: 400,
+    exit: 2,
+    summary:
+      'A reserved _meta member of the request (io.modelcontextprotocol/protocolVersion, clientInfo, clientCapabilities) has the wrong type or form.',
+  },
+  ERR_NORMALIZE_SESSION_UNEXPECTED: {
+    status: 400,
+    exit: 2,
+    summary:
+      'A request of a stateless MCP revision (2026-07-28 or later) carries an Mcp-Session-Id: the revision has no sessions, so the message is not judged as part of one.',
+  },
   ERR_NORMALIZE_SERVER_UNKNOWN: {
     status: 404,
     exit: 2,
@@ -178,10 +201,104 @@ export const errorTable = {
     exit: 1,
     summary: "The issuer's JWKS cannot be fetched or read, and no cached key matches.",
   },
+  ERR_IDENTITY_TOKEN_LIFETIME_EXCEEDED: {
+    status: 401,
+    exit: 1,
+    summary: "The token's lifetime (exp − iat) exceeds its issuer's maxTokenLifetime.",
+  },
+  ERR_IDENTITY_AUTH_AGE_EXCEEDED: {
+    status: 401,
+    exit: 1,
+    summary: "The token's auth_time is older than its issuer's maxAuthAge: the user must sign in again.",
+  },
+  ERR_IDENTITY_TOKEN_REVOKED: {
+    status: 401,
+    exit: 1,
+    summary:
+      'The token, its session (sid) or its subject was revoked, or the issuer reports it inactive (RFC 7662 active: false).',
+  },
+  ERR_IDENTITY_INTROSPECTION_UNAVAILABLE: {
+    status: 401,
+    exit: 1,
+    summary:
+      "The issuer's introspection endpoint failed, timed out or answered malformed, and the issuer does not fall back to local verification.",
+  },
+  ERR_IDENTITY_REVOCATION_UNAVAILABLE: {
+    status: 401,
+    exit: 1,
+    summary:
+      'The shared revocation state cannot be read (store down, not yet loaded) and the issuer has revocation: required.',
+  },
   ERR_IDENTITY_CONFIG_INVALID: {
     status: 500,
     exit: 2,
     summary: 'The identity configuration is invalid (issuer, key source, algorithms, bounds, dev key).',
+  },
+  ERR_STATE_UNAVAILABLE: {
+    status: 503,
+    exit: 2,
+    summary:
+      'The shared state store (Redis, or the cluster relay of the in-memory store) did not answer in time or is disconnected.',
+  },
+  ERR_STATE_CONFIG_INVALID: {
+    status: 500,
+    exit: 2,
+    summary: 'The state store configuration is invalid (backend, Redis URL, key prefix, timeouts).',
+  },
+  ERR_STATE_ENTRY_INVALID: {
+    status: 400,
+    exit: 2,
+    summary: "A state entry's namespace, key, value or TTL is malformed or out of bounds.",
+  },
+  ERR_SSF_UNAUTHORIZED: {
+    status: 401,
+    exit: 1,
+    summary:
+      "A push to /ssf/events carried no Authorization header, or one that is no configured stream's (RFC 8935 authentication_failed).",
+  },
+  ERR_SSF_SET_INVALID: {
+    status: 400,
+    exit: 1,
+    summary:
+      'The Security Event Token is malformed, unsigned, not typed secevent+jwt, too large or too deep, lacks jti/iat/events, holds more than one event, or is too old or in the future (RFC 8935 invalid_request).',
+  },
+  ERR_SSF_SIGNATURE_INVALID: {
+    status: 400,
+    exit: 1,
+    summary:
+      "The SET's signature does not verify against the transmitter's JWKS, no key matches it, or its alg is not allowed (RFC 8935 invalid_key).",
+  },
+  ERR_SSF_ISSUER_MISMATCH: {
+    status: 400,
+    exit: 1,
+    summary: "The SET's iss is not the issuer of the stream it came on (RFC 8935 invalid_issuer).",
+  },
+  ERR_SSF_AUDIENCE_MISMATCH: {
+    status: 400,
+    exit: 1,
+    summary: "The SET's aud does not name this receiver's configured audience (RFC 8935 invalid_audience).",
+  },
+  ERR_SSF_SET_REPLAYED: {
+    status: 400,
+    exit: 1,
+    summary: 'A SET with this jti was already received from this transmitter: it is not applied again.',
+  },
+  ERR_SSF_TRANSMITTER_UNAVAILABLE: {
+    status: 503,
+    exit: 2,
+    summary:
+      "The transmitter's /.well-known/ssf-configuration, JWKS, stream configuration or poll endpoint cannot be fetched or is malformed: the SET is not acknowledged, so the transmitter delivers it again.",
+  },
+  ERR_LOGOUT_TOKEN_INVALID: {
+    status: 400,
+    exit: 1,
+    summary:
+      'The OIDC back-channel logout_token is missing, malformed, not signed by a configured issuer, not for a configured client (aud), lacks the back-channel-logout event, sid and sub, or jti, carries a nonce, or is too old.',
+  },
+  ERR_LOGOUT_TOKEN_REPLAYED: {
+    status: 400,
+    exit: 1,
+    summary: 'A logout_token with this jti was already received from this issuer: it is not applied again.',
   },
   ERR_LOG_WRITE_FAILED: {
     status: 503,
@@ -217,6 +334,18 @@ export const errorTable = {
     summary:
       'The upstream MCP server is not running (starting, restarting after a crash) or did not answer in time.',
   },
+  ERR_GATEWAY_WORKER_FAILED: {
+    status: 503,
+    exit: 2,
+    summary:
+      'The gateway decision worker holding this message died (it is replaced), or none could start: the message is denied and logged by the main thread.',
+  },
+  ERR_GATEWAY_OVERLOADED: {
+    status: 503,
+    exit: 2,
+    summary:
+      'Every gateway decision worker is busy and the decision queue is full (limits.maxQueuedDecisions): the message is denied and logged; retry later.',
+  },
   ERR_PDP_CONFIG_INVALID: {
     status: 500,
     exit: 2,
@@ -226,6 +355,12 @@ export const errorTable = {
     status: 500,
     exit: 2,
     summary: 'A non-loopback listen address was configured without caller authentication.',
+  },
+  ERR_LISTEN_ADDRESS_IN_USE: {
+    status: 500,
+    exit: 2,
+    summary:
+      'serve or gateway cannot listen: another process already holds the port on that address (choose another with --port).',
   },
   ERR_PDP_UNAUTHORIZED: {
     status: 401,

@@ -8,14 +8,19 @@ export {
   loadOrCreateCheckpointKey,
 } from './audit/checkpoint-key.js'
 export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/decision-event.js'
-export { REJECTED_PATH } from './audit/decision-event.js'
+export { REJECTED_PATH, REVOCATION_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
 export { erasePointers } from './audit/erase-pointers.js'
 export { eventHash, genesisHash } from './audit/event-hash.js'
+export type { LogFileStatus, LogFileVerdict } from './audit/log-file-verdicts.js'
+export { logFileVerdicts } from './audit/log-file-verdicts.js'
 export type { LogShipperOptions, LogShipperStats } from './audit/log-shipper.js'
 export { LogShipper } from './audit/log-shipper.js'
+export type { ObligationChange, ObligationEffect } from './audit/obligation-diff.js'
+export { diffObligations } from './audit/obligation-diff.js'
 export type {
+  ReplayBundle,
   ReplayDifference,
   ReplayOptions,
   ReplayProgressBytes,
@@ -29,7 +34,7 @@ export { renderReplaySummaryMarkdown } from './audit/replay-summary-markdown.js'
 export type { ShipCursor, ShipPosition } from './audit/ship-cursor.js'
 export { readShipCursor } from './audit/ship-cursor.js'
 export type { LogFinding, LogFindingKind, LogVerification, VerifyLogOptions } from './audit/verify-log.js'
-export { verifyLog } from './audit/verify-log.js'
+export { logFileChain, verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'
 export { buildBundle } from './bundle/build-bundle.js'
 export type { Bundle, BundleManifest } from './bundle/bundle.js'
@@ -91,6 +96,8 @@ export { DECISION_ENTRYPOINT, PolicyEngine, RESPONSE_ENTRYPOINT } from './engine
 export type { MemoryLimits, NdOptions } from './engine/policy-instance.js'
 export type { McpPolicyErrorCode } from './errors.js'
 export { errorCodes, errorTable, McpPolicyError, toMcpPolicyError } from './errors.js'
+export type { DecisionPoolOptions, DecisionPoolStatus } from './gateway/decision-pool.js'
+export { DecisionPool } from './gateway/decision-pool.js'
 export type {
   GatewayConfig,
   GatewayLimits,
@@ -115,16 +122,70 @@ export {
   loadOrCreateDevKey,
   mintDevToken,
 } from './identity/dev-token.js'
-export type { ClaimMapping, IdentityConfig, IssuerConfig } from './identity/identity-config.js'
-export { defaultAlgorithms, supportedAlgorithms } from './identity/identity-config.js'
+export type { Duration } from './identity/duration.js'
+export type {
+  ClaimMapping,
+  IdentityConfig,
+  IntrospectionConfig,
+  IssuerConfig,
+} from './identity/identity-config.js'
+export {
+  defaultAlgorithms,
+  defaultMaxTokenLifetime,
+  supportedAlgorithms,
+} from './identity/identity-config.js'
+export { assertIdentityConfig, identityConfigSchema } from './identity/identity-config-schema.js'
+export type {
+  IdentityEvents,
+  IntrospectionOutcome,
+  RevocationUnavailableAction,
+} from './identity/identity-events.js'
+export type { IntrospectionCacheStats } from './identity/introspection-cache.js'
+export type {
+  RevocableToken,
+  Revocation,
+  RevocationKind,
+  RevocationListOptions,
+} from './identity/revocation-list.js'
+export { RevocationList } from './identity/revocation-list.js'
 export type { Actor, Subject, TokenFacts } from './identity/subject.js'
+export type { TokenPolicy } from './identity/token-policy.js'
+export { maxTokenLifetimes, resolveTokenPolicy } from './identity/token-policy.js'
+export type { TokenVerifierOptions } from './identity/token-verifier.js'
 export { TokenVerifier } from './identity/token-verifier.js'
 export type { SubjectCacheStats } from './identity/verified-subject-cache.js'
+export type { AnalysisDeclarations } from './normalize/argument-analysis/analysis-declarations.js'
+export { analysisDeclarations } from './normalize/argument-analysis/analysis-declarations.js'
+export type { ToolArgumentAnalysis } from './normalize/argument-analysis/analyze-arguments.js'
+export {
+  ARGUMENT_ANALYZERS,
+  analyzeArguments,
+  loadArgumentAnalyzers,
+} from './normalize/argument-analysis/analyze-arguments.js'
+export type {
+  ArgumentAnalysis,
+  FailedAnalysis,
+  SqlAnalysis,
+  SqlName,
+  UrlAmbiguity,
+  UrlAnalysis,
+} from './normalize/argument-analysis/argument-analysis.js'
+export type {
+  ArgumentValidation,
+  ArgumentValidationError,
+} from './normalize/argument-validation/argument-validation.js'
+export type { SchemaLimits } from './normalize/argument-validation/bounded-schema.js'
+export {
+  compileBoundedSchema,
+  DEFAULT_SCHEMA_LIMITS,
+} from './normalize/argument-validation/bounded-schema.js'
+export type { ToolInputSchemas } from './normalize/argument-validation/tool-input-schemas.js'
+export { toolInputSchemas } from './normalize/argument-validation/tool-input-schemas.js'
 export type { HeaderBag } from './normalize/http-envelope.js'
 export type { InputDocument, McpFacts, RequestContext } from './normalize/input-document.js'
 export type { NormalizeConfig, NormalizeLimits, ServerRoute } from './normalize/normalize-config.js'
 export { normalizeRequest } from './normalize/normalize-request.js'
-export type { RequestEnvelope, SubjectResolver } from './normalize/request-normalizer.js'
+export type { NormalizeOptions, RequestEnvelope, SubjectResolver } from './normalize/request-normalizer.js'
 export { parseResourceUri, RequestNormalizer } from './normalize/request-normalizer.js'
 export type { AuthzenEvaluation } from './pdp/authzen-mapping.js'
 export { AuthzenMapper } from './pdp/authzen-mapping.js'
@@ -135,6 +196,7 @@ export type {
   BundleSourceStatus,
   OnBundle,
 } from './pdp/bundle-source.js'
+export type { DecidedMessage, DecisionPort, ResponseJudgementRequest } from './pdp/decision-port.js'
 export type {
   DecisionObserver,
   McpDecisionResponse,
@@ -166,6 +228,7 @@ export type {
   TlsConfig,
 } from './pdp/pdp-config.js'
 export { DEFAULT_SERVERS, defaultPdpConfig, defaultServerResource } from './pdp/pdp-config.js'
+export type { IdentityMetricSources } from './pdp/pdp-metrics.js'
 export { PdpMetrics } from './pdp/pdp-metrics.js'
 export type { RunningPdp, StartPdpOptions } from './pdp/pdp-server.js'
 export { startPdp } from './pdp/pdp-server.js'
@@ -201,6 +264,34 @@ export { recordSampleLog, SAMPLE_LOG_CHAIN, SAMPLE_LOG_DIR } from './scaffold/re
 export { referenceTemplate } from './scaffold/reference-template.js'
 export type { PolicyTemplateName } from './scaffold/repo-readme.js'
 export { repoReadme } from './scaffold/repo-readme.js'
+export type { BackchannelLogoutConfig } from './signals/backchannel-logout-config.js'
+export { backchannelLogoutConfigSchema } from './signals/backchannel-logout-config.js'
+export type {
+  RevocationOutcome,
+  RevocationSignal,
+  SignalDelivery,
+  SignalReceiver,
+} from './signals/revocation-record.js'
+export type { SsfConfig, SsfPollConfig, SsfTransmitterConfig } from './signals/ssf-config.js'
+export { ssfConfigSchema } from './signals/ssf-config.js'
+export { ClusterStateRelay } from './state/cluster-state-relay.js'
+export type { ClusterStateStoreOptions } from './state/cluster-state-store.js'
+export { ClusterStateStore } from './state/cluster-state-store.js'
+export { MemoryStateStore } from './state/memory-state-store.js'
+export { openStateStore } from './state/open-state-store.js'
+export type { RedisStateStoreOptions } from './state/redis-state-store.js'
+export { RedisStateStore } from './state/redis-state-store.js'
+export type { StateConfig } from './state/state-config.js'
+export { stateConfigSchema } from './state/state-config.js'
+export type {
+  StateAvailabilityListener,
+  StateBackend,
+  StateChange,
+  StateChangeListener,
+  StateEntry,
+  StateStore,
+} from './state/state-store.js'
+export { namespacePattern } from './state/state-store.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
 export { resolveOpa, runOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'

@@ -17,9 +17,9 @@ describe('error table', () => {
     expect(err.cause).toBe('x')
   })
 
-  it('keeps the README error table in sync with the union', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    const section = readme.split('<!-- error-table:start -->')[1]?.split('<!-- error-table:end -->')[0] ?? ''
+  it('keeps the docs/error-codes.md table in sync with the union', () => {
+    const doc = readFileSync(new URL('../docs/error-codes.md', import.meta.url), 'utf8')
+    const section = doc.split('<!-- error-table:start -->')[1]?.split('<!-- error-table:end -->')[0] ?? ''
     const rows = section
       .split('\n')
       .filter((line) => line.startsWith('| `'))

@@ -18,6 +18,7 @@ import data.mcp.scopes
 # (tools/list is filtered by obligations.visible_tools).
 lifecycle_methods := {
 	"initialize",
+	"server/discover",
 	"ping",
 	"tools/list",
 	"resources/list",
@@ -33,6 +34,24 @@ server_request_methods := {
 	"roots/list",
 	"ping",
 }
+
+# The MCP revisions this policy was written for; data.mcp_data.protocol_versions replaces the list.
+# A revision is judged only when the message names one (its _meta claim, the MCP-Protocol-Version
+# header, or initialize's protocolVersion).
+default_protocol_versions := [
+	"2024-10-07",
+	"2024-11-05",
+	"2025-03-26",
+	"2025-06-18",
+	"2025-11-25",
+	"2026-07-28",
+]
+
+known_protocol_versions := object.get(data.mcp_data, "protocol_versions", default_protocol_versions)
+
+# Version negotiation: a newer client offers its revision and the server answers with one both
+# know (initialize in earlier revisions, server/discover from 2026-07-28).
+negotiation_methods := {"initialize", "server/discover"}
 
 # Methods that name a target the access rules judge.
 target_methods := {
@@ -89,6 +108,14 @@ method_permitted if {
 	input.mcp.method in server_request_methods
 }
 
+# MCP 2026-07-28: a stream of list-changed notifications. One that also subscribes to resources
+# names targets this policy does not judge one by one: not permitted.
+method_permitted if {
+	from_client
+	input.mcp.method == "subscriptions/listen"
+	count(object.get(input.mcp, ["params", "notifications", "resourceSubscriptions"], [])) == 0
+}
+
 # Responses the client sends to server-initiated requests (sampling, elicitation, roots).
 method_permitted if {
 	input.mcp.kind == "response"
@@ -139,6 +166,25 @@ deny contains lib.reason(rego.metadata.rule(), detail) if {
 	not method_permitted
 	detail := concat("", ["method '", object.get(input.mcp, "method", "(none)"), "' is not allowed"])
 }
+
+# METADATA
+# title: Protocol revision unknown
+# description: |
+#   The message is governed by an MCP revision this policy was not written for: a later revision
+#   may carry what the policy cannot see. Negotiation is exempt, so the client and server can
+#   still agree on a revision both know.
+# custom:
+#   code: protocol_version_unknown
+deny contains lib.reason(rego.metadata.rule(), detail) if {
+	authenticated
+	from_client
+	not negotiating
+	version := input.mcp.protocol_version
+	not version in known_protocol_versions
+	detail := concat("", ["revision '", version, "' is not one of ", concat(", ", known_protocol_versions)])
+}
+
+negotiating if input.mcp.method in negotiation_methods
 
 deny contains reason if {
 	authenticated

@@ -21,7 +21,7 @@ policy_data := {
 			"write_window": "business_hours",
 			"tools": {
 				"read_file": {"arguments": {"path": {"path_prefixes": ["/srv/projects/"], "denied_path_prefixes": ["/srv/projects/secrets"]}}},
-				"read_multiple_files": {"arguments": {"paths": {"path_prefixes": ["/srv/projects/"]}}},
+				"read_multiple_files": {"arguments": {"paths": {"type": "array", "path_prefixes": ["/srv/projects/"]}}},
 				"write_file": {"write": true, "arguments": {"path": {"path_prefixes": ["/srv/projects/"]}}},
 				"read_archive": {"review": "pending", "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
 			},
@@ -29,16 +29,20 @@ policy_data := {
 		"postgres": {
 			"classification": "restricted",
 			"tools": {
-				"query": {"arguments": {"sql": {"sql_read_only": true}, "limit": {"minimum": 1, "maximum": 1000}}},
+				"query": {"arguments": {"sql": {"analyze": "sql:postgres", "sql_read_only": true}, "limit": {"minimum": 1, "maximum": 1000}}},
+				"query_unanalysed": {"arguments": {"sql": {"sql_read_only": true}}},
 				"execute": {"write": true, "high_risk": true},
 			},
 		},
 		"fetch": {
 			"classification": "public",
-			"tools": {"fetch": {"arguments": {
-				"url": {"url_hosts": ["docs.example.com", "*.wikipedia.org"]},
-				"ref": {"pattern": `^[a-z]{1,8}$`},
-			}}},
+			"tools": {
+				"fetch": {"arguments": {
+					"url": {"analyze": "url", "url_hosts": ["docs.example.com", "*.wikipedia.org"]},
+					"ref": {"pattern": `^[a-z]{1,8}$`},
+				}},
+				"fetch_unanalysed": {"arguments": {"url": {"url_hosts": ["docs.example.com"]}}},
+			},
 		},
 	},
 	"grants": {
@@ -123,3 +127,30 @@ call(subj, server_id, tool, args) := request(
 	"tools/call", subj, server_id,
 	{"tool": {"name": tool, "arguments": args}, "params": {"name": tool, "arguments": args}},
 )
+
+# A tools/call as the normalizer builds it when the bundle declares analyzers: the arguments with
+# what the analyzers found in them (input.mcp.tool.analysis).
+analysed_call(subj, server_id, tool, args, analysis) := request(
+	"tools/call", subj, server_id,
+	{"tool": {"name": tool, "arguments": args, "analysis": analysis}, "params": {"name": tool, "arguments": args}},
+)
+
+# The sql:postgres analysis of a query that parsed (the shape src/normalize/argument-analysis builds).
+sql_analysis(statements, kinds, functions, locking) := {
+	"analyzer": "sql:postgres", "parsed": true,
+	"statements": statements, "statement_kinds": kinds,
+	"functions": functions, "tables": [], "locking": locking,
+}
+
+# One read-only SELECT calling the given functions.
+select_calling(functions) := sql_analysis(["select"], ["select"], functions, [])
+
+# The url analysis of a URL that parsed; ambiguities empty means unambiguous.
+url_analysis(scheme, host, ambiguities) := {
+	"analyzer": "url", "parsed": true,
+	"ambiguous": count(ambiguities) > 0, "ambiguities": ambiguities,
+	"scheme": scheme, "host": host, "host_type": "domain", "path": "/",
+	"hosts": {"whatwg": host, "rfc3986": host},
+}
+
+failed_analysis(analyzer, error) := {"analyzer": analyzer, "parsed": false, "error": error}

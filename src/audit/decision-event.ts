@@ -64,3 +64,11 @@ export interface CheckpointPayload {
  * the policy, so replay counts such events apart instead of re-evaluating them.
  */
 export const REJECTED_PATH = 'mcp-policy/rejected'
+
+/**
+ * The `path` of an event recording a revocation signal the PDP received (a Shared Signals SET, an
+ * OIDC back-channel logout token): who sent it, what it named, what was revoked. No policy
+ * decided it, so replay counts such events apart instead of re-evaluating them; the decisions it
+ * affected recorded the revocation in their own input (`subject.reason`).
+ */
+export const REVOCATION_PATH = 'mcp-policy/revocation'

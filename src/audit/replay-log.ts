@@ -1,12 +1,15 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
+import type { Bundle } from '../bundle/bundle.js'
 import { bundleStorePath } from '../bundle/bundle-store.js'
+import { loadBundle } from '../bundle/load-bundle.js'
 import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { toMcpPolicyError } from '../errors.js'
-import { type DecisionEvent, REJECTED_PATH } from './decision-event.js'
+import { type DecisionEvent, REJECTED_PATH, REVOCATION_PATH } from './decision-event.js'
 import { eventHash } from './event-hash.js'
+import { diffObligations, type ObligationChange } from './obligation-diff.js'
 import { readLines } from './read-lines.js'
 
 /** Options for {@link replayLog}. */
@@ -45,29 +48,77 @@ export interface ReplayDifference {
   tool?: string
   method?: string
   subject?: string
-  /** `allow→deny`, `deny→allow`, `reasons` (same allow, other reasons or status), or `error`. */
-  change: 'allow→deny' | 'deny→allow' | 'reasons' | 'error'
+  /**
+   * `allow→deny`, `deny→allow`, `obligations` (same allow, other obligations: a visible tool
+   * gained or lost, a log mask, redaction or approval added or dropped — whatever else changed
+   * too), `reasons` (same allow and obligations, other reasons or status), or `error` (the replay
+   * failed closed).
+   */
+  change: 'allow→deny' | 'deny→allow' | 'obligations' | 'reasons' | 'error'
+  /**
+   * The obligations that differ, as a +/− diff of their entries (absent when none does). Set
+   * whatever the kind of change: an `allow→deny` usually loses its `visible_tools` too.
+   */
+  obligations?: ObligationChange[]
+  /**
+   * The replay grants more than the record: `deny→allow`, or an `obligations` change that widens
+   * access (see {@link ObligationChange.effect}). What `replay --fail-on deny-to-allow` fails on.
+   */
+  widens: boolean
   recorded: unknown
   replayed: unknown
   /** The input had members erased before logging, so the policy saw more than the record holds. */
   masked: boolean
 }
 
+/** A bundle a replay names: as the log (or the candidate archive) names it, with its build time when known. */
+export interface ReplayBundle {
+  /** The manifest's `metadata.name` (`default` when unset). */
+  name: string
+  /** `sha256:<hex>` of the archive: the key of the bundle store. */
+  digest: string
+  revision: string
+  /**
+   * When it was built: the manifest's `metadata.build_time` (`mcp-policy build` writes it), read
+   * from the archive when it was found. Absent when the archive is not at hand or does not say.
+   */
+  buildTime?: string
+  /** Where the archive was read (the candidate's path, or its copy in the bundle store); absent when not found. */
+  source?: string
+  /** Recorded bundles: how many events name it. */
+  events?: number
+}
+
 /** The outcome of {@link replayLog}. */
 export interface ReplayReport {
   mode: 'reproduce' | 'what-if'
+  /**
+   * The policies compared: each bundle the log's events name (first seen first), and the
+   * candidate of a what-if.
+   */
+  bundles: { recorded: ReplayBundle[]; candidate?: ReplayBundle }
+  /** The log files replayed, in order, with the events read from each. */
+  files: { path: string; events: number }[]
   events: number
   same: number
   /** Decisions that differ (all of them, even when `differences` was capped by `maxDifferences`). */
   differing: number
   /** `differing` by kind of change. */
   changes: Record<ReplayDifference['change'], number>
+  /** Differences that grant more than the record ({@link ReplayDifference.widens}), all counted. */
+  widened: number
   /** The differences, in log order (the first `maxDifferences`). */
   differences: ReplayDifference[]
   /** Events whose bundle is not in the store (reproduce mode): they cannot be replayed. */
   missingBundles: Record<string, number>
   /** Events refused before any policy ran ({@link REJECTED_PATH}): nothing to re-evaluate. */
   rejected: number
+  /**
+   * Revocation signals received ({@link REVOCATION_PATH}: SSF events, back-channel logouts): no
+   * policy decided them, so nothing to re-evaluate. The decisions they cut recorded the revocation
+   * in their own input, so those reproduce without them.
+   */
+  revocations: number
   /**
    * Tool-result judgements whose scanned content was withheld from the log (a secret the policy
    * redacted, or a blocked result): the record proves what was decided, but the policy's input is
@@ -76,7 +127,11 @@ export interface ReplayReport {
   withheld: number
   /** Flips grouped for a what-if review. */
   groups: {
-    by: 'server' | 'tool' | 'subject' | 'reason'
+    /**
+     * `reason`: the deny's reason codes (the replayed ones, or the recorded ones for a decision
+     * now allowed); `obligation`: `<obligation> +<entry>` or `<obligation> −<entry>`.
+     */
+    by: 'server' | 'tool' | 'subject' | 'reason' | 'obligation'
     key: string
     change: ReplayDifference['change']
     count: number
@@ -101,36 +156,43 @@ export async function replayLog(
 ): Promise<ReplayReport> {
   const store = options.bundleStore ?? '.bundle-store'
   const engines = new Map<string, PolicyEngine | undefined>()
-  const candidate = options.against
-    ? await PolicyEngine.fromBundleFile(options.against, { verification: options.verification })
-    : undefined
+  // The bundles read, by digest, as the report names them (build time and where the archive was).
+  const manifests = new Map<string, ReplayBundle | undefined>()
+  const candidate = options.against ? await loadEngine(options.against, options.verification) : undefined
   const report: ReplayReport = {
     mode: candidate ? 'what-if' : 'reproduce',
+    bundles: { recorded: [] },
+    files: [],
     events: 0,
     same: 0,
     differing: 0,
-    changes: { 'allow→deny': 0, 'deny→allow': 0, reasons: 0, error: 0 },
+    changes: { 'allow→deny': 0, 'deny→allow': 0, obligations: 0, reasons: 0, error: 0 },
+    widened: 0,
     differences: [],
     missingBundles: {},
     rejected: 0,
+    revocations: 0,
     withheld: 0,
     groups: [],
   }
+  if (candidate && options.against) {
+    report.bundles.candidate = describeBundle(candidate.bundle, options.against)
+    manifests.set(candidate.bundle.digest, report.bundles.candidate)
+  }
   const maxDifferences = options.maxDifferences ?? Number.POSITIVE_INFINITY
   const groups = new Map<string, ReplayReport['groups'][number]>()
+  const recorded = new Map<string, ReplayBundle>()
 
   const engineFor = async (event: DecisionEvent): Promise<PolicyEngine | undefined> => {
-    if (candidate) return candidate
+    if (candidate) return candidate.engine
     const digest = Object.values(event.bundles ?? {})[0]?.digest
     if (!digest) return undefined
     if (!engines.has(digest)) {
       try {
-        engines.set(
-          digest,
-          await PolicyEngine.fromBundleFile(bundleStorePath(store, digest), {
-            verification: options.verification,
-          }),
-        )
+        const path = bundleStorePath(store, digest)
+        const loaded = await loadEngine(path, options.verification)
+        engines.set(digest, loaded.engine)
+        manifests.set(digest, describeBundle(loaded.bundle, path))
       } catch {
         engines.set(digest, undefined)
       }
@@ -145,6 +207,8 @@ export async function replayLog(
   for (const [index, file] of files.entries()) {
     let line = 0
     const before = bytes.done
+    const counted = { path: file, events: 0 }
+    report.files.push(counted)
     for await (const { text, end } of readLines(file)) {
       line++
       let event: DecisionEvent
@@ -154,12 +218,18 @@ export async function replayLog(
         continue // torn or malformed lines are verify-log's to report
       }
       report.events++
+      counted.events++
       if (options.onProgress && report.events % 1000 === 0) {
         bytes.done = Math.min(before + end, bytes.total)
         options.onProgress(report.events, bytes)
       }
+      countBundles(recorded, event)
       if (event.path === REJECTED_PATH) {
         report.rejected++
+        continue
+      }
+      if (event.path === REVOCATION_PATH) {
+        report.revocations++
         continue
       }
       if (
@@ -183,6 +253,7 @@ export async function replayLog(
       const difference = describeDifference(event, file, line, replayed)
       report.differing++
       report.changes[difference.change]++
+      if (difference.widens) report.widened++
       countInGroups(groups, difference)
       if (report.differences.length < maxDifferences) report.differences.push(difference)
     }
@@ -190,7 +261,69 @@ export async function replayLog(
   }
   options.onProgress?.(report.events, { done: bytes.total, total: bytes.total })
   report.groups = [...groups.values()].sort((a, b) => b.count - a.count)
+  report.bundles.recorded = await withBuildTimes([...recorded.values()], manifests, store)
   return report
+}
+
+/** At most this many distinct recorded bundles are named (a log names a handful; a forged one, any number). */
+const MAX_RECORDED_BUNDLES = 1000
+
+function countBundles(recorded: Map<string, ReplayBundle>, event: DecisionEvent): void {
+  const bundles = event.bundles
+  if (!bundles || typeof bundles !== 'object') return
+  for (const [name, ref] of Object.entries(bundles)) {
+    const digest = String(ref?.digest ?? '(none)')
+    const revision = String(ref?.revision ?? '')
+    const id = `${name}\0${digest}\0${revision}`
+    const entry = recorded.get(id)
+    if (entry) entry.events = (entry.events ?? 0) + 1
+    else if (recorded.size < MAX_RECORDED_BUNDLES) recorded.set(id, { name, digest, revision, events: 1 })
+  }
+}
+
+/** The recorded bundles with the build time and place of their archive, where the store has it. */
+async function withBuildTimes(
+  bundles: ReplayBundle[],
+  manifests: Map<string, ReplayBundle | undefined>,
+  store: string,
+): Promise<ReplayBundle[]> {
+  for (const entry of bundles) {
+    if (!manifests.has(entry.digest)) {
+      // A what-if never loads the recorded bundles to evaluate: read their manifests from the store.
+      try {
+        const path = bundleStorePath(store, entry.digest)
+        manifests.set(entry.digest, describeBundle(await loadBundle(path), path))
+      } catch {
+        manifests.set(entry.digest, undefined)
+      }
+    }
+    // The name and revision stay as the log records them; the archive adds when and where.
+    const found = manifests.get(entry.digest)
+    if (found?.buildTime !== undefined) entry.buildTime = found.buildTime
+    if (found?.source !== undefined) entry.source = found.source
+  }
+  return bundles
+}
+
+function describeBundle(bundle: Bundle, source: string): ReplayBundle {
+  const buildTime = bundle.manifest.metadata?.build_time
+  return {
+    name: bundle.name,
+    digest: bundle.digest,
+    revision: bundle.revision,
+    ...(typeof buildTime === 'string' ? { buildTime } : {}),
+    source,
+  }
+}
+
+async function loadEngine(
+  path: string,
+  verification: BundleVerification | undefined,
+): Promise<{ engine: PolicyEngine; bundle: Bundle }> {
+  const bundle = await loadBundle(path, { verification })
+  const engine = new PolicyEngine()
+  await engine.load(bundle)
+  return { engine, bundle }
 }
 
 function evaluate(engine: PolicyEngine, event: DecisionEvent, whatIf: boolean): unknown {
@@ -239,7 +372,10 @@ function describeDifference(
   line: number,
   replayed: unknown,
 ): ReplayDifference {
-  const input = (event.input ?? {}) as {
+  // A tool-result judgement names its request: the server, tool and subject are that request's.
+  const judged = event.path === 'mcp/response'
+  const input = ((judged ? (event.input as { request?: unknown } | undefined)?.request : event.input) ??
+    {}) as {
     server?: { id?: string }
     mcp?: { method?: string; tool?: { name?: string } }
     subject?: { id?: string }
@@ -249,7 +385,10 @@ function describeDifference(
   const errorReplay = ((replayed as { reasons?: { code?: string }[] })?.reasons ?? []).some((r) =>
     r.code?.startsWith('ERR_'),
   )
-  let change: ReplayDifference['change'] = 'reasons'
+  const obligations = diffObligations(event.result, replayed)
+  // A permission change outranks a reason change: a candidate that rewords a reason and drops an
+  // approval in the same decision must be read as dropping the approval.
+  let change: ReplayDifference['change'] = obligations.length > 0 ? 'obligations' : 'reasons'
   if (errorReplay) change = 'error'
   else if (recordedAllow === true && replayedAllow === false) change = 'allow→deny'
   else if (recordedAllow === false && replayedAllow === true) change = 'deny→allow'
@@ -263,11 +402,17 @@ function describeDifference(
     method: input.mcp?.method,
     subject: input.subject?.id,
     change,
+    ...(obligations.length > 0 ? { obligations } : {}),
+    widens:
+      change === 'deny→allow' || (change === 'obligations' && obligations.some((o) => o.effect === 'widens')),
     recorded: event.result,
     replayed,
     masked: (event.erased ?? []).length > 0,
   }
 }
+
+/** Entries of one obligation named in a group key; longer ones are cut (the rows show them whole). */
+const MAX_ENTRY_CHARS = 120
 
 function countInGroups(counts: Map<string, ReplayReport['groups'][number]>, d: ReplayDifference): void {
   const bump = (
@@ -283,10 +428,29 @@ function countInGroups(counts: Map<string, ReplayReport['groups'][number]>, d: R
   bump('server', d.server, d.change)
   bump('tool', d.tool ? `${d.server ?? '?'}/${d.tool}` : d.method, d.change)
   bump('subject', d.subject, d.change)
-  const reasons = ((d.replayed as { reasons?: { code?: string }[] })?.reasons ?? [])
-    .map((r) => r.code)
-    .join(',')
-  bump('reason', reasons || '(allowed)', d.change)
+  // The reason a reviewer looks for is the deny's: the replayed one, or for a decision the
+  // candidate would allow, the recorded one that no longer holds. An allow has none to group by.
+  const reasons = reasonCodes(d.replayed) || (d.change === 'deny→allow' ? reasonCodes(d.recorded) : '')
+  if (reasons) bump('reason', reasons, d.change)
+  // An allow that became a deny loses its obligations with it: only a change of obligations
+  // alone is grouped entry by entry.
+  if (d.change !== 'obligations') return
+  for (const o of d.obligations ?? []) {
+    for (const entry of o.added) bump('obligation', `${o.key} +${entryText(entry)}`, d.change)
+    for (const entry of o.removed) bump('obligation', `${o.key} \u2212${entryText(entry)}`, d.change)
+  }
+}
+
+function reasonCodes(decision: unknown): string {
+  const reasons = (decision as { reasons?: unknown } | undefined)?.reasons
+  return Array.isArray(reasons)
+    ? reasons.map((r) => String((r as { code?: unknown } | undefined)?.code ?? '?')).join(',')
+    : ''
+}
+
+function entryText(entry: unknown): string {
+  const text = typeof entry === 'string' ? entry : (JSON.stringify(entry) ?? String(entry))
+  return text.length > MAX_ENTRY_CHARS ? `${text.slice(0, MAX_ENTRY_CHARS - 1)}…` : text
 }
 
 // Compare as canonical JSON: key order and number spelling never count as a difference. Deep

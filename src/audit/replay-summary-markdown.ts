@@ -1,3 +1,4 @@
+import type { ObligationChange } from './obligation-diff.js'
 import type { ReplayDifference, ReplayReport } from './replay-log.js'
 
 /** Options for {@link renderReplaySummaryMarkdown}. */
@@ -19,7 +20,8 @@ export interface ReplaySummaryOptions {
 const CHANGE_LABELS: Record<string, string> = {
   'allow→deny': 'allow → deny',
   'deny→allow': 'deny → allow',
-  reasons: 'same allow, other reasons, status or obligations',
+  obligations: 'same allow, other obligations (permissions)',
+  reasons: 'same allow and obligations, other reasons or status',
   error: 'error: the replay failed closed',
 }
 
@@ -31,14 +33,21 @@ const GATE_VERDICTS: Record<string, string> = {
 
 /** Longest value (in code points) shown from the log; longer ones are cut with `…`. */
 const MAX_VALUE_CHARS = 80
-/** Reason codes listed per decision before `+N more`. */
+/** Reason codes (and obligations, and entries of one obligation) listed per decision before `+N more`. */
 const MAX_REASONS = 4
+const MINUS = '\u2212'
+const EFFECTS: Record<ObligationChange['effect'], string> = {
+  widens: 'widens',
+  narrows: 'narrows',
+  changes: 'changed',
+}
 
 /**
  * Renders a replay report as Markdown fit for a pull-request comment or a CI job summary: the
  * gate's verdict, counts by kind of change, and a bounded table of the first differences (decision
  * id, method, tool, subject, and the decision before → after as allow/deny, status and reason
- * codes). It carries no argument values and no reason messages — a message may quote an argument —
+ * codes, with a +/− diff of the obligations that changed — header names only, not their values).
+ * It carries no argument values and no reason messages — a message may quote an argument —
  * only what the log holds after masking, and it stays small however many decisions changed.
  *
  * Every value taken from the log is untrusted (a client picks its tool names and arguments, a
@@ -60,7 +69,7 @@ export function renderReplaySummaryMarkdown(
   const title = options.title ?? (whatIf ? 'mcp-policy what-if' : 'mcp-policy replay')
   const maxRows = Math.max(0, Math.floor(options.maxRows ?? 20))
   const missing = Object.values(report.missingBundles).reduce((n, c) => n + c, 0)
-  const evaluated = report.events - report.rejected - report.withheld - missing
+  const evaluated = report.events - report.rejected - report.revocations - report.withheld - missing
   const lines: string[] = []
   const headline = whatIf
     ? `${fmt(report.differing)} of ${fmt(evaluated)} decisions would change`
@@ -86,6 +95,11 @@ export function renderReplaySummaryMarkdown(
   for (const [change, count] of Object.entries(report.changes))
     lines.push(`| ${label(change)} | ${fmt(count)} |`)
   lines.push(`| unchanged${whatIf ? '' : ' (reproduced)'} | ${fmt(report.same)} |`, '')
+  if (report.widened > 0)
+    lines.push(
+      `${fmt(report.widened)} of them grant more than the record: a denied decision allowed, or obligations that widen access (a visible tool gained; a log mask, redaction or approval dropped).`,
+      '',
+    )
 
   const apart: string[] = []
   if (report.withheld > 0)
@@ -93,6 +107,8 @@ export function renderReplaySummaryMarkdown(
       `${fmt(report.withheld)} tool-result judgements whose content the log withheld (recorded, not re-evaluated)`,
     )
   if (report.rejected > 0) apart.push(`${fmt(report.rejected)} requests refused before any policy ran`)
+  if (report.revocations > 0)
+    apart.push(`${fmt(report.revocations)} revocation signals received (recorded; no policy decided them)`)
   if (missing > 0) apart.push(`${fmt(missing)} decisions whose bundle is not in the bundle store`)
   if (apart.length > 0) lines.push(`Not compared: ${apart.join('; ')}.`, '')
 
@@ -125,13 +141,17 @@ function row(d: ReplayDifference): string {
   const tool = d.tool !== undefined ? `${d.server ?? '?'}/${d.tool}` : d.server
   // A log line is only as typed as whoever wrote it: a number may be anything once parsed.
   const seq = typeof d.seq === 'number' ? fmt(d.seq) : code(d.seq)
-  return `| ${seq} | ${label(d.change)} | ${code(d.decision_id)}${d.masked ? ' *masked*' : ''} | ${cell(d.method)} | ${cell(tool)} | ${cell(d.subject)} | ${outcome(d.recorded, d.replayed)} |`
+  const widens = d.widens && d.change === 'obligations' ? ' **widens**' : ''
+  return `| ${seq} | ${label(d.change)}${widens} | ${code(d.decision_id)}${d.masked ? ' *masked*' : ''} | ${cell(d.method)} | ${cell(tool)} | ${cell(d.subject)} | ${outcome(d)} |`
 }
 
 /** A decision or judgement as `allow 200` / `deny 403 code, code`, and what else moved. */
-function outcome(recorded: unknown, replayed: unknown): string {
+function outcome(d: ReplayDifference): string {
+  const { recorded, replayed } = d
   const before = brief(recorded)
   const after = brief(replayed)
+  if (d.change === 'obligations' && d.obligations?.length)
+    return `${before === after ? before : `${before} → ${after}`}; ${obligationDiff(d.obligations)}`
   if (before !== after) return `${before} → ${after}`
   // Same allow, status and reasons: name what did change.
   const moved = changedMembers(recorded, replayed)
@@ -163,6 +183,30 @@ function brief(value: unknown): string {
         .join(', ') + (codes.length > MAX_REASONS ? ` +${fmt(codes.length - MAX_REASONS)} more` : ''),
     )
   return parts.join(' ')
+}
+
+/** `` `visible_tools` +`delete_repo` −`get_issue` (widens) ``, bounded per obligation and per decision. */
+function obligationDiff(changes: readonly ObligationChange[]): string {
+  const shown = changes.slice(0, MAX_REASONS).map((c) => {
+    const entries = [
+      ...c.added.map((e) => `+${code(entryLabel(c.key, e))}`),
+      ...c.removed.map((e) => `${MINUS}${code(entryLabel(c.key, e))}`),
+    ]
+    const more = entries.length > MAX_REASONS ? ` +${fmt(entries.length - MAX_REASONS)} more` : ''
+    return `${code(c.key)} ${entries.slice(0, MAX_REASONS).join(' ')}${more} (${EFFECTS[c.effect]})`
+  })
+  const more = changes.length > MAX_REASONS ? `; +${fmt(changes.length - MAX_REASONS)} more` : ''
+  return `${shown.join('; ')}${more}`
+}
+
+/** What a summary shows of one obligation entry: a header's name (not its value), a redaction's path. */
+function entryLabel(key: string, entry: unknown): unknown {
+  if (entry && typeof entry === 'object' && !Array.isArray(entry)) {
+    if (key === 'headers') return Object.keys(entry).join(', ')
+    const path = (entry as { path?: unknown }).path
+    if (key === 'redactions' && typeof path === 'string') return path
+  }
+  return entry
 }
 
 /** Top-level members (and obligations, one by one) that differ between two decisions. */

@@ -117,6 +117,19 @@ export interface VerifyLogOptions {
 const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
 
 /**
+ * The chain a decision-log file belongs to, read from its name (`decisions-<chain>-<nnnnnn>.jsonl`,
+ * as {@link verifyLog} finds them), or undefined for a file of another name, which it does not verify.
+ *
+ * @example
+ * ```ts
+ * logFileChain('logs/decisions-worker-1-000002.jsonl') // 'worker-1'
+ * ```
+ */
+export function logFileChain(path: string): string | undefined {
+  return EVENT_FILE.exec(basename(path))?.[1]
+}
+
+/**
  * Verifies decision-log files, streamed in constant memory: every event's hash, the `seq`/`prev`
  * chain from the genesis of its chain id, and — with the Ed25519 public key — every signed
  * checkpoint: its signature, that the event it names has that hash, and that the log still reaches

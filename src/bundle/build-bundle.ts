@@ -51,6 +51,11 @@ export interface BuiltBundle {
   storedAt: string
   /** The `opa build -O` level used: 1, or 0 after OPA's optimizer failed (see {@link BuildBundleOptions.warn}). */
   optimization: 0 | 1
+  /**
+   * When it was built (RFC 3339, UTC, whole seconds), written into the manifest as
+   * `metadata.build_time` so a replay report can name it. `SOURCE_DATE_EPOCH` pins it.
+   */
+  buildTime: string
 }
 
 const DEFAULT_ENTRYPOINTS = ['mcp/decision', 'mcp/response']
@@ -89,9 +94,14 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
     )
     const revision = options.revision ?? (manifest.revision || (await sourceDigest(staging)))
     const { roots: _roots, ...unrooted } = manifest
+    const buildTime = buildTimestamp()
     await writeFile(
       join(staging, '.manifest'),
-      JSON.stringify({ ...(forTests ? unrooted : manifest), revision }),
+      JSON.stringify({
+        ...(forTests ? unrooted : manifest),
+        revision,
+        metadata: { ...manifest.metadata, build_time: buildTime },
+      }),
     )
     const capabilitiesFile = join(staging, '..', `${staging.split('/').pop()}-capabilities.json`)
     const claimsFile = join(staging, '..', `${staging.split('/').pop()}-claims.json`)
@@ -149,7 +159,7 @@ export async function buildBundle(options: BuildBundleOptions = {}): Promise<Bui
     const storedAt = forTests
       ? ''
       : (await storeBundle(options.bundleStore ?? DEFAULT_BUNDLE_STORE, out)).path
-    return { path: out, digest, revision, entrypoints, storedAt, optimization }
+    return { path: out, digest, revision, entrypoints, storedAt, optimization, buildTime }
   } finally {
     await rm(staging, { recursive: true, force: true })
   }
@@ -192,6 +202,20 @@ async function stageRego(regoDir: string, target: string, withTests: boolean): P
     staged.push(entry)
   }
   return staged
+}
+
+// The build time is evidence of which policy a decision log was replayed against; OPA records none
+// (its archives carry no dates). SOURCE_DATE_EPOCH (reproducible-builds.org) pins it, so two builds
+// of the same sources can still be byte-identical.
+function buildTimestamp(): string {
+  const epoch = process.env.SOURCE_DATE_EPOCH
+  if (epoch !== undefined && !/^\d{1,12}$/.test(epoch))
+    throw new McpPolicyError(
+      'ERR_BUILD_FAILED',
+      `SOURCE_DATE_EPOCH must be whole seconds since 1970, not ${epoch}`,
+    )
+  const ms = epoch !== undefined ? Number(epoch) * 1000 : Date.now()
+  return new Date(ms - (ms % 1000)).toISOString().replace(/\.000Z$/, 'Z')
 }
 
 // The default revision names the sources, so two builds of the same sources share it.

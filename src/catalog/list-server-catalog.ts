@@ -24,6 +24,11 @@ export interface CatalogEntry {
   digest: string
   /** Tools only, when the server gave any of the hints. */
   annotations?: ToolHints
+  /**
+   * Tools only: the `inputSchema` exactly as the server sent it, when it sent one. Recorded as
+   * `input_schema`, it is what a call's arguments are validated against before policy.
+   */
+  inputSchema?: unknown
 }
 
 /** An entry the catalog does not record, and why (it stays unknown to the policy, so denied). */
@@ -166,7 +171,11 @@ function entry(list: ListMethod, name: string, definition: Record<string, unknow
       const value = (annotations as Record<string, unknown>)[hint]
       if (Object.hasOwn(annotations, hint) && typeof value === 'boolean') hints[hint] = value
     }
-  return Object.keys(hints).length > 0 ? { name, digest, annotations: hints } : { name, digest }
+  const found: CatalogEntry =
+    Object.keys(hints).length > 0 ? { name, digest, annotations: hints } : { name, digest }
+  if (Object.hasOwn(definition, 'inputSchema') && definition.inputSchema !== undefined)
+    found.inputSchema = definition.inputSchema
+  return found
 }
 
 /** Every definition of one list, pages followed; each has a string key field, none twice. */

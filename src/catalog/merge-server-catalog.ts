@@ -45,7 +45,9 @@ export interface CatalogMerge {
 
 /**
  * Merges a server's catalog into its entry in bundle data: for every listed tool, prompt,
- * resource and template the catalog fields `digest` and `annotations` are set; every other field
+ * resource and template the catalog fields `digest`, and for tools `annotations` and
+ * `input_schema` (the `inputSchema` the server declared, which a call's arguments are validated
+ * against before policy), are set; every other field
  * of an entry (`write`, `step_up`, `high_risk`, `arguments`, `sensitive_arguments`, `review`, …)
  * and of the server (`classification`, `write_window`, …) is policy a person wrote and is kept.
  * Existing entries keep their order and new ones follow in the server's order. An entry the server
@@ -97,7 +99,7 @@ function mergeKind(
       if (!prune) merged.set(name, recorded)
       continue
     }
-    const updated = withCatalogFields(recorded, now)
+    const updated = withCatalogFields(kind, recorded, now)
     const hints = hintChanges(recorded.annotations, now.annotations)
     if (
       oldDigest !== now.digest ||
@@ -119,6 +121,7 @@ function mergeKind(
     if (kind === 'tools') fields.push([REVIEW_MARK.field, REVIEW_MARK.pending])
     fields.push(['digest', entry.digest])
     if (entry.annotations) fields.push(['annotations', entry.annotations])
+    if (entry.inputSchema !== undefined) fields.push(['input_schema', entry.inputSchema])
     merged.set(entry.name, Object.fromEntries(fields))
     const hints = hintChanges(undefined, entry.annotations)
     changes.push({
@@ -133,11 +136,18 @@ function mergeKind(
 }
 
 /** The entry with its catalog fields replaced in place (appended when new), other fields as they were. */
-function withCatalogFields(recorded: Record<string, unknown>, now: CatalogEntry): Record<string, unknown> {
+function withCatalogFields(
+  kind: CatalogKind,
+  recorded: Record<string, unknown>,
+  now: CatalogEntry,
+): Record<string, unknown> {
   const fields = new Map(Object.entries(recorded))
   fields.set('digest', now.digest)
   if (now.annotations) fields.set('annotations', now.annotations)
   else fields.delete('annotations')
+  // Only a tool carries a schema; a prompt's or resource's entry keeps whatever a person wrote.
+  if (now.inputSchema !== undefined) fields.set('input_schema', now.inputSchema)
+  else if (kind === 'tools') fields.delete('input_schema')
   return Object.fromEntries(fields)
 }
 

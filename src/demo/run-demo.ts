@@ -108,7 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   await call(endpoint, agent, 'create_issue', { title: 'triaged' }, print)
   await call(endpoint, anonymous, 'get_issue', { number: 1 }, print)
 
-  await gateway.core.log?.flush()
+  await gateway.flushLogs()
   print('')
   const verification = await verifyLog([logDir], {
     key: signing.key ? createPublicKey(signing.key.publicKeyPem) : undefined,

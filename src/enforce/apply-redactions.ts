@@ -1,7 +1,8 @@
 /**
  * Returns a copy of `value` with each redaction's JSON pointer (RFC 6901) replaced by its
  * `replacement` (default `"[REDACTED]"`), or `undefined` when a pointer names nothing: a redaction
- * that cannot be applied must block the result rather than let the original through.
+ * that cannot be applied must block the result rather than let the original through. The pointer
+ * `""` names the whole value (a tool result that is a bare string).
  *
  * @example
  * ```ts
@@ -13,9 +14,11 @@ export function applyRedactions(
   redactions: readonly { path: string; replacement?: unknown }[],
 ): unknown {
   if (redactions.length === 0) return value
-  const copy = structuredClone(value)
+  let copy = structuredClone(value)
   for (const { path, replacement } of redactions) {
-    if (!setAt(copy, path, replacement === undefined ? '[REDACTED]' : replacement)) return undefined
+    const replaced = replacement === undefined ? '[REDACTED]' : replacement
+    if (path === '') copy = replaced
+    else if (!setAt(copy, path, replaced)) return undefined
   }
   return copy
 }

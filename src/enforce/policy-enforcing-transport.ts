@@ -192,7 +192,10 @@ export class PolicyEnforcingTransport implements Transport {
     }
     let input: InputDocument
     try {
-      input = await this.#options.normalizer.normalize(facts)
+      input = await this.#options.normalizer.normalize(facts, {
+        analysis: this.#service.argumentAnalysis(),
+        validation: this.#service.argumentSchemas(),
+      })
     } catch {
       // The service normalizes again, fails the same way, and logs the rejection as the PDP does.
       const { decision_id, ...decision } = await this.#service.decideMcp(facts)

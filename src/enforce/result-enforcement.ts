@@ -1,6 +1,6 @@
 import type { Decision, Reason } from '../engine/decision.js'
 import type { InputDocument } from '../normalize/input-document.js'
-import type { DecisionService } from '../pdp/decision-service.js'
+import type { DecisionPort } from '../pdp/decision-port.js'
 import { applyRedactions } from './apply-redactions.js'
 
 /** A tool result after `mcp/response`: the (redacted) result to send, or a refusal with its reasons. */
@@ -19,7 +19,7 @@ export interface JudgedResult {
  * the policy asked to remove is never sent because its path was odd.
  */
 export async function judgeToolResult(
-  service: DecisionService,
+  service: Pick<DecisionPort, 'judgeResponse'>,
   judged: {
     request: InputDocument
     decision: Decision
@@ -59,6 +59,11 @@ export function filterToolList(result: Record<string, unknown>, decision: Decisi
   const kept: Record<string, unknown> = {}
   if (typeof result.nextCursor === 'string') kept.nextCursor = result.nextCursor
   if (result._meta !== undefined) kept._meta = result._meta
+  // MCP 2026-07-28 results say whether they are complete (a 2026 client requires it) and how long
+  // they may be cached. The list is filtered for one caller: no cache may share it with another.
+  if (typeof result.resultType === 'string') kept.resultType = result.resultType
+  if (typeof result.ttlMs === 'number') kept.ttlMs = result.ttlMs
+  if (result.cacheScope !== undefined) kept.cacheScope = 'private'
   return {
     ...kept,
     tools: tools.filter(

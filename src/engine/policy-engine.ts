@@ -122,6 +122,14 @@ export class PolicyEngine {
     return this.#current ? refOf(this.#current.bundle) : undefined
   }
 
+  /**
+   * The merged data document of the bundle currently serving (`undefined` without one): what the
+   * normalizer reads its argument analyzers from (`analysisDeclarations`).
+   */
+  get data(): unknown {
+    return this.#current?.bundle.data
+  }
+
   /** Entrypoints of the current bundle. */
   get entrypoints(): readonly string[] {
     return this.#current ? [...this.#current.entrypoints] : []

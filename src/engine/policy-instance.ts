@@ -1,9 +1,10 @@
-import { createRequire } from 'node:module'
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm'
 import type { Bundle } from '../bundle/bundle.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { hostBuiltinsByName } from './builtins/builtin-table.js'
+import { type HostCall, instantiatePolicy } from './builtins/host-abi.js'
 import type { HostBuiltin } from './builtins/host-builtin.js'
+import { serializeRegoValue } from './builtins/rego-value.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 
 /** WebAssembly memory bounds for one policy instance, in 64 KiB pages. */
@@ -20,18 +21,6 @@ export interface NdOptions {
   replay?: NdBuiltinCache
   /** On replay, what to do when the record has no answer: fail (default, audit fidelity) or compute. */
   onReplayMiss?: 'fail' | 'compute'
-}
-
-// The SDK's ESM entry exports only the async loadPolicy; its CommonJS entry has loadPolicySync,
-// which re-instantiation after a trap needs (evaluation stays synchronous).
-const opaWasm = createRequire(import.meta.url)(
-  '@open-policy-agent/opa-wasm',
-) as typeof import('@open-policy-agent/opa-wasm') & {
-  loadPolicySync: (
-    module: WebAssembly.Module,
-    memory: WebAssembly.MemoryDescriptor,
-    builtins: object,
-  ) => LoadedPolicy
 }
 
 interface EvaluationState {
@@ -197,13 +186,20 @@ function instantiate(
   data: unknown,
   currentState: () => EvaluationState | undefined,
 ): LoadedPolicy {
-  const builtins: Record<string, (...args: unknown[]) => unknown> = {}
+  const builtins = new Map<string, HostCall>()
+  // The evaluation's clock for builtins that need one: time.now_ns, recorded and replayed.
+  const nowNs = wrapBuiltin(hostBuiltinsByName.get('time.now_ns')!, currentState)
   for (const builtin of hostBuiltinsByName.values()) {
-    builtins[builtin.name] = wrapBuiltin(builtin, currentState)
+    const call = wrapBuiltin(builtin, currentState)
+    builtins.set(builtin.name, {
+      values: builtin.values ?? 'json',
+      call: builtin.clock ? (...args) => call(...args, nowNs) : call,
+    })
   }
   let policy: LoadedPolicy
   try {
-    policy = opaWasm.loadPolicySync(
+    // Synchronous, so that re-instantiation after a trap keeps evaluation synchronous.
+    policy = instantiatePolicy(
       module,
       { initial: memory.initialPages ?? 5, maximum: memory.maxPages ?? 2048 },
       builtins,
@@ -235,7 +231,8 @@ export function wrapBuiltin(
   }
   return (...args) => {
     const state = currentState()
-    const key = JSON.stringify(args)
+    // Exact values (RegoNumber, sets) key by their Rego text.
+    const key = builtin.values === 'rego' ? serializeRegoValue(args) : JSON.stringify(args)
     const recorded = state?.recorded[name]
     // OPA answers a non-deterministic builtin once per query for the same arguments.
     if (recorded && Object.hasOwn(recorded, key)) return recorded[key]

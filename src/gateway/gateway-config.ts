@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
@@ -71,6 +72,11 @@ export interface GatewayLimits {
    * new `initialize` is answered `ERR_GATEWAY_UPSTREAM_UNAVAILABLE` (HTTP 503). Default 256.
    */
   maxSessions: number
+  /**
+   * With decision workers (`workers` ≥ 2): messages waiting for a worker once every worker holds
+   * its share. Beyond it a message is denied `ERR_GATEWAY_OVERLOADED` (logged). Default 1024.
+   */
+  maxQueuedDecisions: number
 }
 
 /** The whole `mcp-policy gateway` configuration. */
@@ -91,6 +97,12 @@ export interface GatewayConfig {
   environment?: string
   /** How identity assertions are signed (for servers with `identityAssertion: true`). */
   identityAssertion?: IdentityAssertionConfig
+  /**
+   * Decision worker threads: each normalizes, decides and logs (its own engine and log chain)
+   * what the gateway's one I/O thread hands it. 0 or 1: decisions are made in that thread.
+   * Default: one per core (`os.availableParallelism()`), as `serve`'s workers.
+   */
+  workers: number
 }
 
 const SERVER_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
@@ -143,10 +155,12 @@ export const gatewayConfigSchema = {
         upstreamTimeoutMs: { type: 'integer', minimum: 1 },
         sessionIdleMs: { type: 'integer', minimum: 1000 },
         maxSessions: { type: 'integer', minimum: 1 },
+        maxQueuedDecisions: { type: 'integer', minimum: 0 },
       },
     },
     bundleStore: { type: 'string' },
     environment: { type: 'string' },
+    workers: { type: 'integer', minimum: 0, maximum: 256 },
     identityAssertion: {
       type: 'object',
       additionalProperties: false,
@@ -160,7 +174,10 @@ export const gatewayConfigSchema = {
 
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(gatewayConfigSchema)
 
-/** The embedded defaults: loopback port 8080, the default bundle, the dev issuer, a batch-mode log, no servers. */
+/**
+ * The embedded defaults: loopback port 8080, the default bundle, the dev issuer, a batch-mode log,
+ * one decision worker per core, no servers.
+ */
 export function defaultGatewayConfig(): GatewayConfig {
   const pdp = defaultPdpConfig()
   return {
@@ -176,8 +193,10 @@ export function defaultGatewayConfig(): GatewayConfig {
       upstreamTimeoutMs: 5 * 60_000,
       sessionIdleMs: 30 * 60_000,
       maxSessions: 256,
+      maxQueuedDecisions: 1024,
     },
     bundleStore: pdp.bundleStore,
+    workers: availableParallelism(),
   }
 }
 

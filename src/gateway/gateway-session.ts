@@ -1,25 +1,21 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
-import { filterToolList, judgeToolResult } from '../enforce/result-enforcement.js'
 import type { Decision } from '../engine/decision.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
-import type { DecisionService } from '../pdp/decision-service.js'
+import type { DecisionPort } from '../pdp/decision-port.js'
+import { type AdmittedRequest, enforceAnswer } from './answer-enforcement.js'
 import type { UpstreamChannel, UpstreamHeaders } from './upstream-channel.js'
 
-/** A client request the policy admitted, kept until its answer passes back. */
-export interface AdmittedRequest {
-  method: string
-  input: InputDocument
-  decision: Decision
-}
+export type { AdmittedRequest }
 
 type Message = Record<string, unknown> & { id?: RequestId; method?: string; result?: unknown }
 
 /** Options for {@link GatewaySession}. */
 export interface GatewaySessionOptions {
-  service: DecisionService
+  /** Where its messages are decided: the decision service, or the gateway's worker pool. */
+  decisions: DecisionPort
   serverId: string
   /** `input.destination.model` for result judgements; omitted = the policy's default. */
   destination?: string
@@ -153,7 +149,7 @@ export class GatewaySession {
     if (this.#closed) return
     const isResponse = message.method === undefined && message.id !== undefined
     if (isResponse) return this.#deliverResponse(message)
-    const { response } = await this.#options.service.decideMessage({
+    const { response } = await this.#options.decisions.decideMessage({
       message,
       headers: this.lastHeaders,
       server: this.#options.serverId,
@@ -180,44 +176,8 @@ export class GatewaySession {
     if (!this.#inFlight.has(id)) return // no request of this session has that id in flight
     const admitted = this.#inFlight.get(id)
     this.#inFlight.delete(id)
-    if (!admitted) return this.#send(message, id)
-    if (!('result' in message)) {
-      if (admitted.method !== 'tools/call') return this.#send(message, id)
-      // A tool's error can carry what its result would (a quoted file, an environment): judged as text.
-      const error = (message.error ?? {}) as { message?: unknown; data?: unknown }
-      const text = `${String(error.message ?? '')} ${error.data === undefined ? '' : JSON.stringify(error.data)}`
-      const judged = await judgeToolResult(this.#options.service, {
-        request: admitted.input,
-        decision: admitted.decision,
-        result: { content: [{ type: 'text', text }], isError: true },
-        destination: this.#options.destination,
-      })
-      const clean =
-        judged.allow &&
-        JSON.stringify(judged.result) === JSON.stringify({ content: [{ type: 'text', text }], isError: true })
-      if (clean) return this.#send(message, id)
-      const reasons = judged.allow
-        ? [{ code: 'error_withheld', message: 'the tool failed; its error held data the policy redacts' }]
-        : judged.reasons
-      return this.#send(
-        { jsonrpc: '2.0', id, error: policyDenial({ status: 403, reasons }, judged.decisionId) },
-        id,
-      )
-    }
-    const result = message.result as Record<string, unknown>
-    if (admitted.method === 'tools/list') {
-      return this.#send({ ...message, result: filterToolList(result, admitted.decision) }, id)
-    }
-    const judged = await judgeToolResult(this.#options.service, {
-      request: admitted.input,
-      decision: admitted.decision,
-      result,
-      destination: this.#options.destination,
-    })
-    if (!judged.allow) {
-      return this.#send({ jsonrpc: '2.0', id, error: policyDenial(judged, judged.decisionId) }, id)
-    }
-    return this.#send({ ...message, result: judged.result }, id)
+    const out = await enforceAnswer(this.#options.decisions, admitted, message, this.#options.destination)
+    return this.#send(out as Message, id)
   }
 
   async #send(message: Message, related: RequestId | undefined): Promise<void> {

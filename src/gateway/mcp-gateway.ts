@@ -10,11 +10,14 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import { McpPolicyError } from '../errors.js'
 import type { Subject } from '../identity/subject.js'
-import type { HeaderBag } from '../normalize/http-envelope.js'
+import { listenError } from '../listen-error.js'
+import { type HeaderBag, withDistinctMcpHeaders } from '../normalize/http-envelope.js'
 import { type DecisionCore, openDecisionCore } from '../pdp/decision-core.js'
+import type { DecisionPort } from '../pdp/decision-port.js'
 import type { McpDecisionResponse } from '../pdp/decision-service.js'
 import { isLoopbackHost } from '../pdp/load-pdp-config.js'
 import { BoundedEventStore } from './bounded-event-store.js'
+import { DecisionPool } from './decision-pool.js'
 import {
   decisionCoreConfig,
   type GatewayConfig,
@@ -33,6 +36,7 @@ import {
   protectedResourceMetadataUrl,
 } from './protected-resource.js'
 import { SharedStdioUpstream } from './shared-stdio-upstream.js'
+import { StatelessFrontEnd } from './stateless-front-end.js'
 import type { Upstream } from './upstream-channel.js'
 
 /** A running gateway. */
@@ -44,10 +48,21 @@ export interface RunningGateway {
   endpoints: Record<string, string>
   /** The resource URI (token audience) of each server. */
   resources: Record<string, string>
+  /**
+   * The main thread's decision core: the bundle source, the identity, and — without decision
+   * workers — every decision and its log. With workers, its log chain holds only what no worker
+   * could decide (`ERR_GATEWAY_WORKER_FAILED`, `ERR_GATEWAY_OVERLOADED`).
+   */
   core: DecisionCore
+  /** Where the gateway's decisions are made: `core.service`, or the worker pool. */
+  decisions: DecisionPort
+  /** The decision worker threads (`workers` ≥ 2), absent when decisions are made in this thread. */
+  pool?: DecisionPool
   upstreams: Map<string, Upstream>
   /** Open client sessions. */
   sessionCount(): number
+  /** Writes and fsyncs every decision-log chain of the gateway (this thread's and each worker's). */
+  flushLogs(): Promise<void>
   /** Stops accepting, closes every session and upstream, flushes the log. */
   close(): Promise<void>
 }
@@ -64,14 +79,19 @@ type Message = Record<string, unknown> & { id?: RequestId; method?: string }
 
 const SESSION_HEADER = 'mcp-session-id'
 
+/** Reasons of a message no decision worker decided: answered 503 with Retry-After. */
+const UNDECIDED = new Set(['ERR_GATEWAY_WORKER_FAILED', 'ERR_GATEWAY_OVERLOADED'])
+
 /**
  * Starts `mcp-policy gateway`: a Streamable HTTP front end (the MCP SDK's server transport) that
  * fronts each configured upstream server at `/mcp/<id>`, deciding every message in-process with
  * the same {@link DecisionService} the PDP uses (so its decisions are logged, verified and replayed
- * like the PDP's). Per server it publishes OAuth Protected Resource Metadata (RFC 9728) and answers
- * a missing or bad token with 401 and a `WWW-Authenticate` challenge pointing at it. The client's
- * token is not passed upstream; the policy's `headers` obligation and the server's configured
- * headers are.
+ * like the PDP's). Sessions, transports and upstreams live in this one thread; with `workers` ≥ 2
+ * the decisions (normalize → decide → log) are made by a {@link DecisionPool} of worker threads,
+ * each with its own engine and log chain, every bundle handed to all of them. Per server it
+ * publishes OAuth Protected Resource Metadata (RFC 9728) and answers a missing or bad token with
+ * 401 and a `WWW-Authenticate` challenge pointing at it. The client's token is not passed
+ * upstream; the policy's `headers` obligation and the server's configured headers are.
  *
  * @throws McpPolicyError `ERR_GATEWAY_CONFIG_INVALID` (no servers, unsafe bind), bundle and log errors.
  * @example
@@ -106,26 +126,47 @@ export async function startGateway(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(
-        new McpPolicyError(
-          'ERR_GATEWAY_CONFIG_INVALID',
-          `cannot listen on ${config.host}:${config.port}: ${err.message}`,
-          {
-            cause: err,
-          },
-        ),
-      ),
+      reject(listenError(err, config.host, config.port, 'ERR_GATEWAY_CONFIG_INVALID')),
     )
     server.listen({ host: config.host, port: config.port }, () => resolve())
   })
   const port = (server.address() as AddressInfo).port
+  const coreConfig = decisionCoreConfig(config, port)
+  // The main thread alone watches the bundle source; each bundle it loads goes on to the workers.
+  let latestBundle: { bytes: Uint8Array; origin: string } | undefined
+  let pool: DecisionPool | undefined
   let core: DecisionCore
   try {
-    core = await openDecisionCore(decisionCoreConfig(config, port), { worker: '0', chain: 'gateway' })
+    core = await openDecisionCore(coreConfig, {
+      worker: '0',
+      chain: 'gateway',
+      onBundle: async (bytes, origin) => {
+        latestBundle = { bytes, origin }
+        await pool?.loadBundle(bytes, origin)
+      },
+    })
   } catch (err) {
     server.close()
     throw err
   }
+  if (config.workers >= 2) {
+    const main = core
+    try {
+      pool = await DecisionPool.start({
+        size: config.workers,
+        config: { ...coreConfig, identity: main.identity },
+        bundle: () => latestBundle!,
+        maxQueued: config.limits.maxQueuedDecisions,
+        refuse: (facts, error) => main.service.refuse(facts, error),
+        print,
+      })
+    } catch (err) {
+      await main.close()
+      server.close()
+      throw err
+    }
+  }
+  const decisions: DecisionPort = pool ?? core.service
   const base = gatewayBaseUrl(config, port)
   const resources = Object.fromEntries(ids.map((id) => [id, upstreamResource(config, id, port)]))
   const endpoints = Object.fromEntries(ids.map((id) => [id, `${base}/mcp/${id}`]))
@@ -150,11 +191,31 @@ export async function startGateway(
     asserter = wantsAssertions ? await IdentityAsserter.create(base, config.identityAssertion) : undefined
   } catch (err) {
     await Promise.allSettled([...upstreams.values()].map((u) => u.close()))
+    await pool?.close()
     await core.close()
     server.close()
     throw err
   }
-  const front = new GatewayFrontEnd({ asserter, config, core, upstreams, sessions, resources, issuers })
+  // Clients of a stateless revision (2026-07-28): each POST a whole exchange, no session.
+  const stateless = new StatelessFrontEnd({
+    config,
+    decisions,
+    upstreams,
+    asserter,
+    version: options.version,
+  })
+  const front = new GatewayFrontEnd({
+    asserter,
+    stateless,
+    config,
+    core,
+    decisions,
+    pool,
+    upstreams,
+    sessions,
+    resources,
+    issuers,
+  })
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     front.handle(req, res).catch((err: Error) => {
       print(`gateway: ${err.message}`)
@@ -178,17 +239,25 @@ export async function startGateway(
     endpoints,
     resources,
     core,
+    decisions,
+    pool,
     upstreams,
     sessionCount: () => sessions.size,
+    async flushLogs() {
+      await Promise.all([core.log?.flush(), pool?.flush()])
+    },
     async close() {
       clearInterval(sweep)
       await core.stopBundleSource()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       await Promise.allSettled([...sessions.values()].map((s) => s.close()))
       sessions.clear()
+      await stateless.close()
       await Promise.allSettled([...upstreams.values()].map((u) => u.close()))
       server.closeAllConnections()
       await closed
+      // Every worker finishes what it holds, then flushes and fsyncs its chain; this thread's last.
+      await pool?.close()
       await core.close()
     },
   }
@@ -252,8 +321,11 @@ function makeUpstream(
 
 interface FrontEndParts {
   asserter?: IdentityAsserter
+  stateless: StatelessFrontEnd
   config: GatewayConfig
   core: DecisionCore
+  decisions: DecisionPort
+  pool: DecisionPool | undefined
   upstreams: Map<string, Upstream>
   sessions: Map<string, GatewaySession>
   resources: Record<string, string>
@@ -301,17 +373,19 @@ class GatewayFrontEnd {
 
   #ready(res: ServerResponse): void {
     const upstreams = Object.fromEntries([...this.#parts.upstreams].map(([id, u]) => [id, u.status()]))
-    const ready = this.#parts.core.service.engine.bundle !== undefined
+    const { core, pool } = this.#parts
+    const ready = core.service.engine.bundle !== undefined && (!pool || pool.ready())
     sendJson(res, ready ? 200 : 503, {
       ready,
       sessions: this.#parts.sessions.size,
       upstreams,
-      ...this.#parts.core.status(),
+      ...core.status(),
+      ...(pool && { workers: pool.status() }),
     })
   }
 
   async #post(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    const { config, core, sessions } = this.#parts
+    const { config, decisions, sessions } = this.#parts
     const body = await readBody(req, config.limits.maxRequestBytes)
     if (body === undefined) {
       res.setHeader('Connection', 'close')
@@ -321,8 +395,9 @@ class GatewayFrontEnd {
         rpcError(null, -32600, `message exceeds ${config.limits.maxRequestBytes} bytes`),
       )
     }
-    const headers = req.headers as HeaderBag
-    const decided = await core.service.decideMessage({
+    // Node joins copies of a header: MCP's own are handed over apart, so a copy is refused.
+    const headers = withDistinctMcpHeaders(req.headers as HeaderBag, req.headersDistinct)
+    const decided = await decisions.decideMessage({
       message: body,
       headers,
       server: id,
@@ -346,12 +421,16 @@ class GatewayFrontEnd {
           rpcError(requestId, -31001, response.reasons[0]?.message ?? 'unauthorized', denialData(response)),
         )
       }
-      if (!input || !message)
-        return sendJson(res, 400, {
+      if (!input || !message) {
+        // Not decided at all (no worker could, or none had room): the client may retry.
+        const unavailable = response.reasons.some((r) => UNDECIDED.has(r.code))
+        if (unavailable) res.setHeader('Retry-After', '1')
+        return sendJson(res, unavailable ? 503 : 400, {
           jsonrpc: '2.0',
           id: null,
           error: policyDenial(response, response.decision_id),
         })
+      }
       if (message.method !== undefined && message.id !== undefined)
         return sendJson(res, 200, {
           jsonrpc: '2.0',
@@ -381,6 +460,17 @@ class GatewayFrontEnd {
         jsonrpc: '2.0',
         id: message.id,
         error: policyDenial({ status: 403, reasons }, response.decision_id),
+      })
+    }
+    if (sessionId === undefined && StatelessFrontEnd.handles(message, input)) {
+      const { decision_id: decisionId, ...decision } = response
+      return this.#parts.stateless.handle(res, {
+        serverId: id,
+        message,
+        input,
+        decision,
+        decisionId,
+        headers,
       })
     }
     const owner = ownerOf(input.subject)
@@ -441,11 +531,11 @@ class GatewayFrontEnd {
 
   /** GET opens the standalone SSE stream, DELETE ends the session: both only for the session's owner. */
   async #streamOrEnd(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    const { core, sessions } = this.#parts
+    const { decisions, sessions } = this.#parts
     const sessionId = header(req, SESSION_HEADER)
     const headers = req.headers as HeaderBag
     // Judged as the caller's ping: the token must verify for this server and the policy let it in.
-    const { response, input } = await core.service.decideMessage({
+    const { response, input } = await decisions.decideMessage({
       message: { jsonrpc: '2.0', id: `gateway-${req.method?.toLowerCase()}`, method: 'ping' },
       headers,
       server: id,
@@ -471,7 +561,7 @@ class GatewayFrontEnd {
   }
 
   async #openSession(id: string, owner: string): Promise<GatewaySession | undefined> {
-    const { config, core, upstreams, sessions } = this.#parts
+    const { config, decisions, upstreams, sessions } = this.#parts
     let channel: Awaited<ReturnType<Upstream['open']>>
     try {
       channel = await upstreams.get(id)!.open()
@@ -497,7 +587,7 @@ class GatewayFrontEnd {
     const asserter = this.#parts.asserter
     const audience = 'url' in upstreamConfig ? upstreamConfig.url : undefined
     session = new GatewaySession(transport, channel, {
-      service: core.service,
+      decisions,
       serverId: id,
       destination: upstreamConfig.destination,
       forwardClientToken: 'url' in upstreamConfig && upstreamConfig.forwardClientToken === true,

@@ -16,7 +16,7 @@ const defaultMapping = {
  * `token.age_s` is left out: it depends on the time of each call, not on the token.
  *
  * @throws McpPolicyError `ERR_IDENTITY_CLAIMS_INVALID` when an identity-bearing claim (`sub`, the
- *   mapped subject, `azp`, `client_id`, `act`) is missing or has the wrong type. Groups, roles and
+ *   mapped subject, `azp`, `client_id`, `sid`, `act`) is missing or has the wrong type. Groups, roles and
  *   scopes drop non-string values instead: dropping one can only take a grant away.
  * @example
  * ```ts
@@ -32,6 +32,8 @@ export function subjectFromClaims(payload: Record<string, unknown>, mapping: Cla
     invalid(`subject claim "${subjectPath}" must be a non-empty string`)
   const email = claimAt(payload, mapping.email ?? defaultMapping.email)
   const clientId = optionalString(payload, 'azp') ?? optionalString(payload, 'client_id')
+  // A session id that cannot be read could not be matched against a session revocation.
+  const sessionId = optionalString(payload, 'sid')
   return {
     authenticated: true,
     id,
@@ -41,6 +43,7 @@ export function subjectFromClaims(payload: Record<string, unknown>, mapping: Cla
     roles: stringsAt(payload, mapping.roles ?? defaultMapping.roles, false),
     scopes: stringsAt(payload, mapping.scopes ?? defaultMapping.scopes, true),
     ...(clientId !== undefined && { client_id: clientId }),
+    ...(sessionId !== undefined && sessionId !== '' && { session_id: sessionId }),
     actor: actorChain(payload.act),
     token: tokenFacts(payload),
     claims: payload,

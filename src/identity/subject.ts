@@ -19,6 +19,11 @@ export interface TokenFacts {
   acr?: string
   amr: string[]
   jti?: string
+  /**
+   * `"unchecked"` when the shared revocation state could not be read and the issuer has
+   * `revocation: optional`: the token was verified locally only. Absent when it was checked.
+   */
+  revocation?: 'unchecked'
 }
 
 /**
@@ -35,6 +40,8 @@ export interface Subject {
   scopes: string[]
   /** The OAuth client (the agent application): `azp`, else `client_id`. */
   client_id?: string
+  /** The IdP session the token belongs to (OIDC `sid`): what a logout or a CAEP session-revoked event names. */
+  session_id?: string
   actor: Actor | null
   token?: TokenFacts
   /** Every verified claim. Empty when not authenticated. */

@@ -1,19 +1,30 @@
+import type { RevocableToken } from './revocation-list.js'
 import type { Subject } from './subject.js'
 
-/** A verified subject and the time window (epoch seconds, skew already applied) it may be served in. */
+/**
+ * A verified subject and the time window (epoch seconds, skew already applied) it may be served
+ * in. Serving it is not the end of the checks: the verifier matches `revocable` against the
+ * revocations on every hit, so no cached verification outlives a revocation.
+ */
 export interface CachedSubject {
   subject: Subject
   /**
-   * The verified token's `header.payload` (its JWS signing input, no signature): a hit must match
-   * it exactly, so together with the digest of the signature the whole token is compared.
+   * The verified token's `header.payload` (its JWS signing input, no signature), or for an opaque
+   * token all before its last dot (`''` without one): a hit must match it exactly, so together
+   * with the digest of the rest the whole token is compared.
    */
   signingInput: string
-  /** Served while `now < notAfter` (`exp` + skew). */
+  /**
+   * Served while `now < notAfter`: `exp` + skew, and never past the end of an introspection
+   * answer's reuse, or past the moment `auth_time` exceeds the issuer's `maxAuthAge`.
+   */
   notAfter: number
   /** Served while `now >= notBefore` (the later of `nbf` and `iat`, minus skew). */
   notBefore: number
   /** The subject as last served, with `token.age_s` for second `at` (set by the verifier). */
   aged?: { at: number; subject: Subject }
+  /** The issuer and the token facts a revocation can name. */
+  revocable: RevocableToken & { issuer: string }
 }
 
 /** Counters for metrics: how often the cache saved a signature check. */
@@ -31,7 +42,7 @@ export interface SubjectCacheStats {
  * @example
  * ```ts
  * const cache = new VerifiedSubjectCache(10_000)
- * cache.set(digest, { subject, signingInput, notAfter: exp + 60, notBefore: iat - 60 })
+ * cache.set(digest, { subject, signingInput, notAfter: exp + 60, notBefore: iat - 60, revocable: { issuer, sub } })
  * cache.get(digest, signingInput, Date.now() / 1000)
  * ```
  */

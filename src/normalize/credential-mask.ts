@@ -329,11 +329,12 @@ export function maskMetaMembers(params: Record<string, unknown>, known: readonly
 }
 
 // Members of input document v1 the log scan leaves alone: the subject is identity facts from a
-// verified token (never the token), and arguments are the tool's data, which the policy's `redact`
-// obligation masks (the normalizer does not change them either).
+// verified token (never the token), and arguments (and their analysis) are the tool's data, which
+// the policy's `redact` obligation masks (the normalizer does not change them either).
 const V1_NOT_METADATA = new Set([
   '/subject',
   '/mcp/tool/arguments',
+  '/mcp/tool/analysis',
   '/mcp/prompt/arguments',
   '/mcp/params/arguments',
 ])

@@ -20,10 +20,20 @@ export interface HttpFacts {
   path?: string
   userAgent?: string
   requestId?: string
-  traceId?: string
+  /** `Mcp-Method` (MCP 2026-07-28): the method the body must name. */
+  mcpMethod?: string
+  /** `Mcp-Name` (MCP 2026-07-28), as sent: the tool, prompt, resource or task the body must name. */
+  mcpName?: string
+  /** W3C `traceparent` and `tracestate`, as sent (read by `readTraceContext`). */
+  traceparent?: string
+  tracestate?: string
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/i
+// MCP's own headers: each names one fact of the one message, so a second copy is refused with its
+// own code (a proxy may read the first, a server the last). Node joins unknown headers sent twice
+// into one `a, b` string: enforcement points hand these over from `headersDistinct`
+// (`withDistinctMcpHeaders`) so a copy is seen as one.
+const MCP_HEADERS = new Set(['mcp-method', 'mcp-name', 'mcp-protocol-version', 'mcp-session-id'])
 
 /**
  * Reads the MCP-relevant HTTP headers: `Authorization`, `Mcp-Session-Id`, `MCP-Protocol-Version`,
@@ -69,7 +79,11 @@ export function readHttpFacts(
     const value = wanted[WANTED.get(name)!]
     if (value === undefined) return undefined
     if (typeof value === 'string') return value.trim()
-    if (value.length > 1) invalid(`header ${name} sent more than once`)
+    if (value.length > 1) {
+      if (MCP_HEADERS.has(name))
+        throw new McpPolicyError('ERR_NORMALIZE_MCP_HEADER_DUPLICATE', `header ${name} sent more than once`)
+      invalid(`header ${name} sent more than once`)
+    }
     return value[0]?.trim()
   }
 
@@ -86,9 +100,18 @@ export function readHttpFacts(
     requestId: single('x-request-id'),
     host: single('host')?.replace(/:\d+$/, ''),
   }
-  const traceparent = single('traceparent')
-  const trace = traceparent ? TRACEPARENT.exec(traceparent) : null
-  if (trace) facts.traceId = trace[1]!.toLowerCase()
+  const mcpMethod = single('mcp-method')
+  if (mcpMethod !== undefined) facts.mcpMethod = mcpMethod
+  const mcpName = single('mcp-name')
+  if (mcpName !== undefined) facts.mcpName = mcpName
+  // A trace names the request, it grants nothing: a second copy makes it unreadable, not refused.
+  const traceparent = wanted[WANTED.get('traceparent')!]
+  if (typeof traceparent === 'string') facts.traceparent = traceparent
+  else if (traceparent?.length === 1) facts.traceparent = traceparent[0]
+  const tracestate = wanted[WANTED.get('tracestate')!]
+  // W3C: several tracestate headers are one list.
+  if (tracestate !== undefined)
+    facts.tracestate = typeof tracestate === 'string' ? tracestate : tracestate.join(',')
   if (limits.trustForwarded) {
     // The left-most X-Forwarded-For entry is the original client, as appended by the first proxy.
     const forwardedFor = firstListEntry(wanted[WANTED.get('x-forwarded-for')!])
@@ -111,11 +134,40 @@ const WANTED: ReadonlyMap<string, number> = new Map(
     'x-request-id',
     'host',
     'traceparent',
+    'tracestate',
+    'mcp-method',
+    'mcp-name',
     'x-forwarded-for',
     'x-forwarded-host',
     'x-forwarded-uri',
   ].map((name, slot) => [name, slot]),
 )
+
+/**
+ * The headers of a Node request with MCP's own headers (`Mcp-Method`, `Mcp-Name`,
+ * `MCP-Protocol-Version`, `Mcp-Session-Id`) taken from `headersDistinct` when one was sent more
+ * than once: Node joins such copies into one `a, b` value, which would read as a disagreement
+ * with the body, not as the duplicate it is. The same object when nothing was sent twice.
+ *
+ * @example
+ * ```ts
+ * const headers = withDistinctMcpHeaders(req.headers, req.headersDistinct)
+ * ```
+ */
+export function withDistinctMcpHeaders(
+  headers: HeaderBag,
+  distinct: Record<string, string[] | undefined>,
+): HeaderBag {
+  let out: HeaderBag | undefined
+  for (const name of MCP_HEADERS) {
+    const values = distinct[name]
+    if (values !== undefined && values.length > 1) {
+      out ??= { ...headers }
+      out[name] = values
+    }
+  }
+  return out ?? headers
+}
 
 function firstListEntry(value: string | string[] | undefined): string | undefined {
   const first = typeof value === 'string' ? value : value?.[0]

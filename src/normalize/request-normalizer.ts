@@ -3,6 +3,9 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { McpPolicyError } from '../errors.js'
 import type { Subject } from '../identity/subject.js'
 import { readSchema } from '../schemas.js'
+import type { AnalysisDeclarations } from './argument-analysis/analysis-declarations.js'
+import { analyzeTool } from './argument-analysis/analyze-arguments.js'
+import { type ToolInputSchemas, validateTool } from './argument-validation/tool-input-schemas.js'
 import {
   maskCredentialText,
   maskCredentialTree,
@@ -14,8 +17,16 @@ import type { InputDocument, McpFacts } from './input-document.js'
 import { compileMcpMessageValidators, type McpMessageValidators } from './mcp-message-validators.js'
 import type { NormalizeConfig } from './normalize-config.js'
 import { checkValueDepth, parseMessageBody } from './parse-message.js'
+import {
+  isStatelessRevision,
+  PROTOCOL_VERSION_META_KEY,
+  readRequestMeta,
+  withoutEnvelope,
+} from './request-meta.js'
 import { resolveServer } from './resolve-server.js'
+import { checkRoutingHeaders } from './routing-headers.js'
 import { TimeContext } from './time-context.js'
+import { readTraceContext, type TraceContext } from './trace-context.js'
 import { checkWellFormed } from './well-formed.js'
 
 /** Verifies a bearer token for a server's resource URI; `TokenVerifier` is one. */
@@ -47,6 +58,22 @@ export interface RequestEnvelope {
    * directions); omitted for a client message. Only the enforcement point sets it, never a body.
    */
   direction?: 'server_to_client'
+}
+
+/** How one message is normalized beyond its envelope. */
+export interface NormalizeOptions {
+  /**
+   * Which tool arguments to analyse (`input.mcp.tool.analysis`), as the bundle deciding the
+   * message declares them (`analysisDeclarations(bundle.data)`). `DecisionService` passes its
+   * engine's; omitted, no argument is analysed.
+   */
+  analysis?: AnalysisDeclarations
+  /**
+   * The tools' declared input schemas (`toolInputSchemas(bundle.data)`) a `tools/call`'s arguments
+   * are validated against (`input.mcp.tool.validation`). `DecisionService` passes its engine's;
+   * omitted, no arguments are validated.
+   */
+  validation?: ToolInputSchemas
 }
 
 const RESOURCE_METHODS = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe'])
@@ -95,8 +122,8 @@ export class RequestNormalizer {
    *
    * @throws McpPolicyError `ERR_NORMALIZE_*` for messages and envelopes that cannot be normalized.
    */
-  async normalize(envelope: RequestEnvelope): Promise<InputDocument> {
-    return (await this.normalizeMessage(envelope)).input
+  async normalize(envelope: RequestEnvelope, options: NormalizeOptions = {}): Promise<InputDocument> {
+    return (await this.normalizeMessage(envelope, options)).input
   }
 
   /**
@@ -108,6 +135,7 @@ export class RequestNormalizer {
    */
   async normalizeMessage(
     envelope: RequestEnvelope,
+    options: NormalizeOptions = {},
   ): Promise<{ input: InputDocument; message: Record<string, unknown> }> {
     const limits = this.#limits
     const fromText = typeof envelope.message === 'string' || envelope.message instanceof Uint8Array
@@ -133,8 +161,23 @@ export class RequestNormalizer {
         : raw instanceof Uint8Array
           ? raw.byteLength
           : Number.POSITIVE_INFINITY
-    const mcp = this.#mcpFacts(message, http, fromText, bodyBytesAtMost, known, mayHoldMeta(raw))
-    if (envelope.direction === 'server_to_client') mcp.direction = 'server_to_client'
+    const fromServer = envelope.direction === 'server_to_client'
+    const { mcp, trace } = this.#mcpFacts(
+      message,
+      http,
+      fromText,
+      bodyBytesAtMost,
+      known,
+      mayHoldMeta(raw),
+      fromServer,
+    )
+    if (fromServer) mcp.direction = 'server_to_client'
+    // Analysis reads the arguments as the policy will see them, and becomes part of the input:
+    // the log keeps it, so replay judges the same analysis whatever parser it runs with.
+    if (mcp.tool && options.analysis) await analyzeTool(options.analysis, server.id, mcp.tool)
+    // Validation against the declared schema, as analysis, is part of the input: the log keeps it,
+    // so replay judges the same verdict whatever validator it runs with.
+    if (mcp.tool && options.validation) validateTool(options.validation, server.id, mcp.tool)
     // A session's repeat token is answered from the verifier's cache without a promise to wait on.
     const subject =
       (http.bearerToken !== undefined && this.#identity?.cached?.(http.bearerToken, server.resource, now)) ||
@@ -171,7 +214,11 @@ export class RequestNormalizer {
     if (mcp.protocol_version !== undefined)
       checkWellFormed(mcp.protocol_version, 'ERR_NORMALIZE_JSON_INVALID', 'the protocol version')
     if (this.#config.environment !== undefined) document.context.environment = this.#config.environment
-    if (http.traceId !== undefined) document.context.trace_id = http.traceId
+    if (trace !== undefined) {
+      document.context.trace_id = trace.trace_id
+      if (trace.tracestate !== undefined) trace.tracestate = maskCredentialText(trace.tracestate, known)
+      document.context.trace = trace
+    }
     if (!this.#validate(document)) {
       const [first] = this.#validate.errors ?? []
       throw new McpPolicyError(
@@ -217,7 +264,8 @@ export class RequestNormalizer {
     bodyBytesAtMost: number,
     known: readonly string[],
     metaMayHide: boolean,
-  ): McpFacts {
+    fromServer: boolean,
+  ): { mcp: McpFacts; trace: TraceContext | undefined } {
     const hasMethod = typeof message.method === 'string'
     const hasId = message.id !== undefined
     const mcp: McpFacts = { kind: hasMethod ? (hasId ? 'request' : 'notification') : 'response' }
@@ -249,11 +297,41 @@ export class RequestNormalizer {
     // Params are ours here (parsed from our text, or a detached copy): masked in place.
     if (mcp.params !== undefined && metaMayHide) maskMetaMembers(mcp.params, known)
     const p = (mcp.params ?? {}) as Record<string, unknown>
-    // The transport header wins; initialize carries the version the client asks for.
+    // MCP 2026-07-28 carries the revision, the client's info and capabilities in every request's
+    // `_meta` (read after masking: a credential there reaches neither field).
+    const meta = readRequestMeta(mcp.params)
+    if (!fromServer) {
+      // The headers describe the client's message; a server's message is decided under the
+      // headers of the client's latest request, which describe another one.
+      if (
+        meta.protocolVersion !== undefined &&
+        http.protocolVersion !== undefined &&
+        meta.protocolVersion !== http.protocolVersion
+      )
+        throw new McpPolicyError(
+          'ERR_NORMALIZE_MCP_HEADER_MISMATCH',
+          `MCP-Protocol-Version names another revision than ${PROTOCOL_VERSION_META_KEY} in params._meta`,
+        )
+      checkRoutingHeaders(message, http)
+    }
+    // The request's own claim, then the transport header; initialize carries the version the
+    // client asks for. An unknown (future) revision is recorded as it is: policy decides.
     const protocolVersion =
+      meta.protocolVersion ??
       http.protocolVersion ??
       (mcp.method === 'initialize' && typeof p.protocolVersion === 'string' ? p.protocolVersion : undefined)
     if (protocolVersion !== undefined) mcp.protocol_version = maskCredentialText(protocolVersion, known)
+    if (protocolVersion !== undefined && isStatelessRevision(protocolVersion) && !fromServer) {
+      // A stateless revision has no session: one named anyway would be routed (by a gateway, a
+      // sticky load balancer) to a session the policy does not judge this request as part of.
+      if (mcp.session_id !== undefined)
+        throw new McpPolicyError(
+          'ERR_NORMALIZE_SESSION_UNEXPECTED',
+          `a ${protocolVersion} request carries Mcp-Session-Id: that revision has no sessions`,
+        )
+    }
+    if (meta.clientInfo !== undefined) mcp.client_info = meta.clientInfo
+    if (meta.clientCapabilities !== undefined) mcp.client_capabilities = meta.clientCapabilities
 
     if (mcp.method === 'tools/call') {
       requireParams(this.#mcpSchemas.toolCall(p), mcp.method)
@@ -268,11 +346,12 @@ export class RequestNormalizer {
     } else if (mcp.method === 'prompts/get') {
       requireParams(this.#mcpSchemas.prompt(p), mcp.method)
       mcp.prompt = { name: p.name as string, arguments: objectOrEmpty(p.arguments) }
-    } else if (mcp.method === 'initialize' && p.clientInfo && typeof p.clientInfo === 'object') {
-      const info = p.clientInfo as Record<string, unknown>
-      mcp.client_info = {}
-      if (typeof info.name === 'string') mcp.client_info.name = info.name
-      if (typeof info.version === 'string') mcp.client_info.version = info.version
+    } else if (mcp.method === 'initialize') {
+      // Earlier revisions say it once, here; a `_meta` claim on the same message wins.
+      if (mcp.client_info === undefined && isObject(p.clientInfo))
+        mcp.client_info = lenientClientInfo(p.clientInfo)
+      if (mcp.client_capabilities === undefined && isObject(p.capabilities))
+        mcp.client_capabilities = p.capabilities
     }
     const error = message.error as { code?: unknown; message?: unknown } | undefined
     if (
@@ -283,7 +362,14 @@ export class RequestNormalizer {
     ) {
       mcp.error = { code: error.code as number, message: error.message }
     }
-    return mcp
+    // Lifted, the envelope leaves params: a 2026-07-28 request's params then read as its earlier
+    // form's do, and the policy gets (and the log keeps) one copy, not two. Last, so what was
+    // masked in params above (a resource URI) is in the copy; the message keeps its envelope.
+    if (mcp.params !== undefined && meta.envelope) mcp.params = withoutEnvelope(mcp.params)
+    const trace =
+      readTraceContext(http.traceparent, http.tracestate, 'header') ??
+      readTraceContext(meta.traceparent, meta.tracestate, 'meta')
+    return { mcp, trace }
   }
 
   async #subject(http: HttpFacts, audience: string, now: Date): Promise<Subject> {
@@ -338,6 +424,19 @@ function requireParams(valid: boolean, method: string): void {
       'ERR_NORMALIZE_MESSAGE_INVALID',
       `params of ${method} do not match the MCP schema`,
     )
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+// initialize's clientInfo as earlier revisions judged it: the string members only (the server
+// validates the rest of the handshake).
+function lenientClientInfo(info: Record<string, unknown>): NonNullable<McpFacts['client_info']> {
+  const out: NonNullable<McpFacts['client_info']> = {}
+  for (const field of ['name', 'version', 'title'] as const)
+    if (typeof info[field] === 'string') out[field] = info[field] as string
+  return out
 }
 
 function objectOrEmpty(value: unknown): Record<string, unknown> {

@@ -8,8 +8,13 @@ import { PolicyEngine } from '../engine/policy-engine.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { devIssuerConfig, loadOrCreateDevKey } from '../identity/dev-token.js'
 import type { IdentityConfig } from '../identity/identity-config.js'
+import { RevocationList } from '../identity/revocation-list.js'
+import { maxTokenLifetimes } from '../identity/token-policy.js'
 import { TokenVerifier } from '../identity/token-verifier.js'
+import { loadArgumentAnalyzers } from '../normalize/argument-analysis/analyze-arguments.js'
 import { RequestNormalizer } from '../normalize/request-normalizer.js'
+import { openStateStore } from '../state/open-state-store.js'
+import type { StateStore } from '../state/state-store.js'
 import type { BundleSource } from './bundle-source.js'
 import { DecisionService } from './decision-service.js'
 import { FileBundleSource } from './file-bundle-source.js'
@@ -20,7 +25,7 @@ import { PdpMetrics } from './pdp-metrics.js'
 /** What a decision core needs of the configuration: the PDP's and the gateway's share it. */
 export type DecisionCoreConfig = Pick<
   PdpConfig,
-  'bundle' | 'identity' | 'devKeyDir' | 'normalize' | 'log' | 'limits' | 'bundleStore'
+  'bundle' | 'identity' | 'devKeyDir' | 'normalize' | 'log' | 'limits' | 'bundleStore' | 'state'
 >
 
 /** An opened decision core: the engine with its bundle source, the identity, the log, the service. */
@@ -30,6 +35,10 @@ export interface DecisionCore {
   log: DecisionLog | undefined
   /** The identity configuration in force (the dev issuer when none was given). */
   identity: IdentityConfig
+  /** The state store (`config.state`, in-memory by default), open until {@link DecisionCore.close}. */
+  state: StateStore
+  /** The revocations every token is checked against; a revocation receiver writes here. */
+  revocations: RevocationList
   /** Loads new bundle bytes (verified, atomic swap); a bad bundle leaves the old one serving. */
   loadBundleBytes(bytes: Uint8Array, origin: string): Promise<void>
   /**
@@ -45,23 +54,46 @@ export interface DecisionCore {
   close(): Promise<void>
 }
 
+/** Options for {@link openDecisionCore}. */
+export interface OpenDecisionCoreOptions {
+  /** Worker id: in the log's chain id and labels, and metric labels. */
+  worker: string
+  /** Chain id prefix: `<chain>-<worker>-<time>`. */
+  chain: string
+  /**
+   * Start with these bundle bytes and watch no bundle source: whoever opened the core hands it
+   * every later bundle through `loadBundleBytes` (the gateway's decision workers, fed by the
+   * gateway's main thread, which alone watches the source and writes the bundle store).
+   */
+  bundle?: { bytes: Uint8Array; origin: string }
+  /**
+   * Called with every bundle once it serves here (the first one included), before the source
+   * counts it loaded: the gateway's main thread hands it on to its decision workers. Must not throw.
+   */
+  onBundle?: (bytes: Uint8Array, origin: string) => Promise<void>
+}
+
 /**
  * Opens what every enforcement point built on the engine shares — the PDP (`serve`) and the MCP
  * gateway (`gateway`): the policy engine with its bundle loaded (refusing to start without one when
- * the bundle is a file), the bundle source that reloads it, the token verifier, this process's
- * decision-log chain, metrics, and the {@link DecisionService} joining them.
+ * the bundle is a file), the bundle source that reloads it, the token verifier with its shared
+ * revocations (the state store of `config.state`, loaded before the first decision), this
+ * process's decision-log chain, metrics, and the {@link DecisionService} joining them.
  *
- * @throws McpPolicyError bundle (`ERR_BUNDLE_*`) and log (`ERR_LOG_*`) errors.
+ * @throws McpPolicyError bundle (`ERR_BUNDLE_*`), log (`ERR_LOG_*`), identity
+ *   (`ERR_IDENTITY_CONFIG_INVALID`) and state (`ERR_STATE_CONFIG_INVALID`) errors.
  */
 export async function openDecisionCore(
   config: DecisionCoreConfig,
-  options: { worker: string; chain: string },
+  options: OpenDecisionCoreOptions,
 ): Promise<DecisionCore> {
   const { worker } = options
   const identity: IdentityConfig = config.identity ?? {
     issuers: [devIssuerConfig(await loadOrCreateDevKey(config.devKeyDir))],
   }
   const verification = await bundleVerification(config)
+  // The SQL parser's WebAssembly compiles here, once, so no request waits for it.
+  await loadArgumentAnalyzers()
   const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes })
   const log = config.log
     ? await DecisionLog.open({
@@ -74,9 +106,38 @@ export async function openDecisionCore(
       })
     : undefined
   const metrics = new PdpMetrics({ worker, logBacklog: () => log?.backlog ?? 0 })
+  // Revocations are read before the first decision: a restarted worker must not serve a token
+  // revoked while it was down. An unreachable Redis is no startup failure: tokens of issuers with
+  // `revocation: required` are refused until it is back.
+  const state = await openStateStore(config.state)
+  // Resolved once the verifier has validated the configuration (a bad duration is its error).
+  let lifetimes: ((issuer: string) => number | undefined) | undefined
+  const revocations = new RevocationList(state, {
+    maxTokenLifetime: (issuer) => lifetimes?.(issuer),
+    skewSeconds: identity.clockSkewSeconds ?? 60,
+  })
+  const closeState = async () => {
+    revocations.close()
+    await state.close()
+  }
+  let verifier: TokenVerifier
+  try {
+    verifier = new TokenVerifier(identity, { revocations, events: metrics.identityEvents() })
+    lifetimes = maxTokenLifetimes(identity)
+    await revocations.start()
+  } catch (err) {
+    await closeState()
+    await log?.close()
+    throw err
+  }
+  metrics.identitySources({
+    introspectionCache: () => verifier.introspectionCacheStats(),
+    state: () => ({ backend: state.backend, available: state.available }),
+    revocations: () => ({ available: revocations.available, entries: revocations.size }),
+  })
   const service = new DecisionService({
     engine,
-    normalizer: new RequestNormalizer(config.normalize, new TokenVerifier(identity)),
+    normalizer: new RequestNormalizer(config.normalize, verifier),
     log,
     observe: (path, allow, reasons, seconds) => metrics.decision(path, allow, reasons, seconds),
   })
@@ -85,7 +146,8 @@ export async function openDecisionCore(
   const loadBundleBytes = async (bytes: Uint8Array, origin: string) => {
     try {
       const bundle = await loadBundle(bytes, { verification })
-      await storeBundleBytes(config.bundleStore, bytes)
+      // Threads of one process would race over the store's temporary file: the opener stores.
+      if (!options.bundle) await storeBundleBytes(config.bundleStore, bytes)
       const ref = await engine.load(bundle)
       metrics.bundleLoaded(ref)
       lastBundleError = undefined
@@ -95,22 +157,35 @@ export async function openDecisionCore(
       metrics.bundleFailed(error.code)
       throw error
     }
+    await options.onBundle?.(bytes, origin)
+  }
+  if (options.bundle) {
+    try {
+      await loadBundleBytes(options.bundle.bytes, options.bundle.origin)
+    } catch (err) {
+      await closeState()
+      await log?.close()
+      throw err
+    }
   }
   // A file source must yield a bundle at startup (a typo in the path should not start a PDP that
   // never gets ready); a bundle service may be down at startup: the PDP starts not ready and polls.
   // A source that names no bundle at all (an empty file path) is a missing bundle, not a PDP that
   // starts and never gets ready.
-  if (!config.bundle.url) await readBundleFile(config.bundle.file ?? '')
-  const source: BundleSource = config.bundle.url
-    ? new HttpBundleSource(config.bundle.url, {
-        pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
-        bearerToken: config.bundle.token,
-        allowPlainHttp: config.bundle.allowPlainHttp,
-      })
-    : new FileBundleSource(config.bundle.file!)
+  if (!options.bundle && !config.bundle.url) await readBundleFile(config.bundle.file ?? '')
+  const source: BundleSource = options.bundle
+    ? new HandedBundleSource(options.bundle.origin)
+    : config.bundle.url
+      ? new HttpBundleSource(config.bundle.url, {
+          pollIntervalMs: (config.bundle.pollIntervalSeconds ?? 30) * 1000,
+          bearerToken: config.bundle.token,
+          allowPlainHttp: config.bundle.allowPlainHttp,
+        })
+      : new FileBundleSource(config.bundle.file!)
   await source.start((bytes, meta) => loadBundleBytes(bytes, meta.origin))
   if (!config.bundle.url && !engine.bundle) {
     await source.stop()
+    await closeState()
     await log?.close()
     throw new McpPolicyError(
       lastBundleError?.code === 'ERR_BUNDLE_NOT_FOUND' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_CORRUPT',
@@ -127,6 +202,8 @@ export async function openDecisionCore(
     metrics,
     log,
     identity,
+    state,
+    revocations,
     loadBundleBytes,
     status: () => {
       const bundle = engine.bundle
@@ -135,7 +212,7 @@ export async function openDecisionCore(
         bundle: bundle ? { name: bundle.name, revision: bundle.revision, digest: bundle.digest } : null,
         last_bundle_error: lastBundleError ? { code: lastBundleError.code, at: lastBundleError.at } : null,
         bundle_source: {
-          kind: config.bundle.url ? 'http' : 'file',
+          kind: options.bundle ? 'handed' : config.bundle.url ? 'http' : 'file',
           running: from.running,
           consecutiveFailures: from.consecutiveFailures,
           ...(from.digest !== undefined && { digest: from.digest }),
@@ -145,13 +222,38 @@ export async function openDecisionCore(
           ...(from.nextAttemptAt && { nextAttemptAt: from.nextAttemptAt, nextDelayMs: from.nextDelayMs }),
         },
         log: log ? { chain: log.chain, backlog: log.backlog } : null,
+        state: { backend: state.backend, available: state.available },
+        revocations: { available: revocations.available, entries: revocations.size },
       }
     },
     stopBundleSource,
     async close() {
       await stopBundleSource()
       await log?.close()
+      await closeState()
     },
+  }
+}
+
+/** The source of a core whose opener hands it every bundle: nothing to watch, nothing to stop. */
+class HandedBundleSource implements BundleSource {
+  readonly #origin: string
+  #running = false
+
+  constructor(origin: string) {
+    this.#origin = origin
+  }
+
+  async start(): Promise<void> {
+    this.#running = true
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false
+  }
+
+  status() {
+    return { origin: this.#origin, running: this.#running, consecutiveFailures: 0 }
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type DecisionRecord, REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
+import { type SensitiveNames, sensitiveNames, sensitivePointers } from '../audit/sensitive-names.js'
 import { CanonicalText } from '../canonical-json.js'
 import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
 import {
@@ -11,6 +12,16 @@ import {
   RESPONSE_ENTRYPOINT,
 } from '../engine/policy-engine.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import {
+  type AnalysisDeclarations,
+  analysisDeclarations,
+} from '../normalize/argument-analysis/analysis-declarations.js'
+import { analyzeTool } from '../normalize/argument-analysis/analyze-arguments.js'
+import {
+  type ToolInputSchemas,
+  toolInputSchemas,
+  validateTool,
+} from '../normalize/argument-validation/tool-input-schemas.js'
 import { credentialPointers, maskCredentialText } from '../normalize/credential-mask.js'
 import { presentedCredentials } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
@@ -65,6 +76,12 @@ export class DecisionService {
   // The input documents this service's normalizer built: credentials are masked in them already.
   // Any other input (the OPA API, AuthZEN, a `request` a caller sends) is scanned before logging.
   readonly #normalized = new WeakSet<object>()
+  // The argument analyzers the serving bundle declares, read once per bundle.
+  #analysis: { data: unknown; declarations: AnalysisDeclarations } | undefined
+  // The tools' input schemas the serving bundle declares, compiled on first use, once per bundle.
+  #schemas: { data: unknown; schemas: ToolInputSchemas } | undefined
+  // The argument names the log erases at any depth (the bundle's masking data), read once per bundle.
+  #sensitive: { data: unknown; names: SensitiveNames } | undefined
 
   constructor(options: {
     engine: PolicyEngine
@@ -104,7 +121,10 @@ export class DecisionService {
     let input: InputDocument
     let message: Record<string, unknown>
     try {
-      ;({ input, message } = await this.#normalizer.normalizeMessage(facts))
+      ;({ input, message } = await this.#normalizer.normalizeMessage(facts, {
+        analysis: this.argumentAnalysis(),
+        validation: this.argumentSchemas(),
+      }))
     } catch (err) {
       const error = withoutCredentials(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'), facts)
       const response = await this.#finish(started, {
@@ -121,11 +141,74 @@ export class DecisionService {
   }
 
   /**
+   * Sets `mcp.tool.analysis` of an input document the PDP built itself from stated facts (AuthZEN)
+   * as the normalizer does for a message: by the serving bundle's declarations, replacing any
+   * analysis the document held.
+   */
+  async analyzeToolArguments(input: InputDocument): Promise<void> {
+    if (input.mcp.tool) await analyzeTool(this.argumentAnalysis(), input.server.id, input.mcp.tool)
+  }
+
+  /**
+   * Sets `mcp.tool.validation` of an input document the PDP built itself from stated facts
+   * (AuthZEN) as the normalizer does for a message: against the serving bundle's declared input
+   * schema, replacing any validation the document held.
+   */
+  validateToolArguments(input: InputDocument): void {
+    if (input.mcp.tool) validateTool(this.argumentSchemas(), input.server.id, input.mcp.tool)
+  }
+
+  /**
    * Decides an input document the caller already built (OPA API, AuthZEN). The policy sees it as
    * sent; the log erases what holds a credential (`credentialPointers`), so such an event is masked.
    */
   async decideInput(input: unknown): Promise<McpDecisionResponse> {
     return this.#decide(randomUUID(), process.hrtime.bigint(), input, false)
+  }
+
+  /**
+   * Denies, and logs as a rejection, a message the caller could not have decided at all (the
+   * gateway's decision worker died holding it, or its decision queue was full): the same record a
+   * message refused before evaluation gets, so nothing passes undecided or unlogged.
+   */
+  async refuse(facts: McpRequestFacts | undefined, error: McpPolicyError): Promise<McpDecisionResponse> {
+    const refusal = withoutCredentials(error, facts)
+    return this.#finish(process.hrtime.bigint(), {
+      decision_id: randomUUID(),
+      path: REJECTED_PATH,
+      input: rejectedInput(facts, refusal),
+      result: denial(refusal),
+      nd_builtin_cache: {},
+    })
+  }
+
+  /**
+   * The argument analyzers the serving bundle declares (`analyze` in its data), read once per
+   * bundle: pass them to `RequestNormalizer.normalize` when normalizing before `decideInput`.
+   */
+  argumentAnalysis(): AnalysisDeclarations {
+    const data = this.#engine.data
+    let analysis = this.#analysis
+    if (!analysis || analysis.data !== data) {
+      analysis = { data, declarations: analysisDeclarations(data) }
+      this.#analysis = analysis
+    }
+    return analysis.declarations
+  }
+
+  /**
+   * The tools' input schemas the serving bundle declares (`input_schema` in its data), each
+   * compiled the first time a call of its tool is validated and kept while the bundle serves:
+   * pass them to `RequestNormalizer.normalize` when normalizing before `decideInput`.
+   */
+  argumentSchemas(): ToolInputSchemas {
+    const data = this.#engine.data
+    let schemas = this.#schemas
+    if (!schemas || schemas.data !== data) {
+      schemas = { data, schemas: toolInputSchemas(data) }
+      this.#schemas = schemas
+    }
+    return schemas.schemas
   }
 
   /**
@@ -157,12 +240,32 @@ export class DecisionService {
       result: outcome.decision,
       nd_builtin_cache: outcome.ndBuiltinCache,
       bundle: outcome.bundle,
-      // The credential pointers first: they never end at an array index, so erasing them cannot
-      // shift what the policy's own pointers name.
-      redact: normalized
-        ? outcome.decision.obligations.redact
-        : [...credentialPointers(input), ...(outcome.decision.obligations.redact ?? [])],
+      // The credential and sensitive-name pointers first: they never end at an array index, so
+      // erasing them cannot shift what the policy's own pointers name.
+      redact: [
+        ...(normalized ? [] : credentialPointers(input)),
+        ...this.#sensitiveMask(input, '', outcome.decision.obligations.redact),
+        ...(outcome.decision.obligations.redact ?? []),
+      ],
     })
+  }
+
+  /**
+   * The pointers the log erases from `input` by the sensitive-name rule (`sensitivePointers`, at
+   * any depth, whatever the outcome), less those the policy's own `redact` (`asked`) names or
+   * contains: the policy's pointers are erased as asked, so the event's `erased` lists them and a
+   * replay restores the obligation (see replay's `keepErasedMask`).
+   */
+  #sensitiveMask(input: unknown, prefix: string, asked: readonly string[] | undefined): string[] {
+    const data = this.#engine.data
+    let sensitive = this.#sensitive
+    if (!sensitive || sensitive.data !== data) {
+      sensitive = { data, names: sensitiveNames(data) }
+      this.#sensitive = sensitive
+    }
+    const found = sensitivePointers(input, sensitive.names, prefix)
+    if (!asked || asked.length === 0) return found
+    return found.filter((p) => !asked.some((a) => p === a || p.startsWith(`${a}/`)))
   }
 
   /**
@@ -206,7 +309,10 @@ export class DecisionService {
     let request = body.request
     if (request === undefined) {
       try {
-        request = await this.#normalizer.normalize(body.facts ?? { message: undefined })
+        request = await this.#normalizer.normalize(body.facts ?? { message: undefined }, {
+          analysis: this.argumentAnalysis(),
+          validation: this.argumentSchemas(),
+        })
       } catch (err) {
         return reject(toMcpPolicyError(err, 'ERR_NORMALIZE_MESSAGE_INVALID'))
       }
@@ -221,6 +327,8 @@ export class DecisionService {
     if (body.destination !== undefined) input.destination = body.destination
     const outcome = this.#engine.judgeResponse(input)
     let judgement = outcome.judgement
+    const requestMask = this.#requestMask(request, body.requestRedact)
+    const withheld = withheldFromLog(judgement)
     try {
       await this.#record({
         decision_id: decisionId,
@@ -229,11 +337,14 @@ export class DecisionService {
         result: judgement,
         nd_builtin_cache: outcome.ndBuiltinCache,
         bundle: outcome.bundle,
+        // Sensitive names before the result's own pointers, which may end at an array index.
         redact: [
           ...callerBuilt,
           ...credentialPointers({ destination: body.destination }),
-          ...withheldFromLog(judgement),
-          ...this.#requestMask(request, body.requestRedact),
+          ...this.#sensitiveMask(request, '/request', requestMask),
+          ...(withheld.includes('/result') ? [] : this.#sensitiveMask({ result: body.result }, '', withheld)),
+          ...withheld,
+          ...requestMask,
         ],
       })
     } catch (err) {
@@ -278,7 +389,7 @@ export class DecisionService {
       result: evaluation.result,
       nd_builtin_cache: evaluation.ndBuiltinCache,
       bundle: evaluation.bundle,
-      redact: credentialPointers(input),
+      redact: [...credentialPointers(input), ...this.#sensitiveMask(input, '', undefined)],
     })
     this.#observe(path, true, [], seconds(started))
     return { decision_id: decisionId, result: evaluation.result }
@@ -366,6 +477,7 @@ function withoutCredentials(error: McpPolicyError, facts: McpRequestFacts | unde
 /** Every argument container of a request: erased from a response's log event when the request cannot be decided. */
 const ALL_REQUEST_ARGUMENTS = [
   '/request/mcp/tool/arguments',
+  '/request/mcp/tool/analysis',
   '/request/mcp/prompt/arguments',
   '/request/mcp/params/arguments',
 ]

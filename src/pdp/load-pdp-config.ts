@@ -2,6 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
 import { McpPolicyError } from '../errors.js'
+import { identityConfigSchema } from '../identity/identity-config-schema.js'
+import { backchannelLogoutConfigSchema } from '../signals/backchannel-logout-config.js'
+import { ssfConfigSchema } from '../signals/ssf-config.js'
+import { stateConfigSchema } from '../state/state-config.js'
 import { defaultPdpConfig, type PdpConfig } from './pdp-config.js'
 
 const positiveInt = { type: 'integer', minimum: 1 } as const
@@ -39,7 +43,7 @@ export const pdpConfigSchema = {
         },
       },
     },
-    identity: { type: 'object', required: ['issuers'] },
+    identity: identityConfigSchema,
     devKeyDir: { type: 'string' },
     normalize: { type: 'object' },
     log: {
@@ -98,6 +102,9 @@ export const pdpConfigSchema = {
       },
     },
     bundleStore: { type: 'string' },
+    state: stateConfigSchema,
+    ssf: ssfConfigSchema,
+    backchannelLogout: backchannelLogoutConfigSchema,
   },
 } as const
 

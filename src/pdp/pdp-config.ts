@@ -2,6 +2,9 @@ import { availableParallelism } from 'node:os'
 import type { Durability } from '../audit/decision-log.js'
 import type { IdentityConfig } from '../identity/identity-config.js'
 import type { NormalizeConfig } from '../normalize/normalize-config.js'
+import type { BackchannelLogoutConfig } from '../signals/backchannel-logout-config.js'
+import type { SsfConfig } from '../signals/ssf-config.js'
+import type { StateConfig } from '../state/state-config.js'
 
 /** Where the PDP gets its policy bundle. */
 export interface BundleSourceConfig {
@@ -101,6 +104,18 @@ export interface PdpConfig {
   limits: PdpLimits
   /** Where loaded bundles are kept by digest for replay. Default `.bundle-store`. */
   bundleStore: string
+  /**
+   * Where state shared across decisions lives (revocations). Default `{ backend: 'memory' }`: in
+   * the process, shared by `serve`'s workers through the cluster primary, lost on restart.
+   */
+  state?: StateConfig
+  /**
+   * The OpenID Shared Signals receiver: Security Event Tokens pushed to `POST /ssf/events` or
+   * polled from each transmitter revoke subjects, sessions and tokens. Omitted: off.
+   */
+  ssf?: SsfConfig
+  /** OIDC Back-Channel Logout at `POST /oidc/backchannel-logout`. Omitted: off. */
+  backchannelLogout?: BackchannelLogoutConfig
 }
 
 /** The reference policy's servers, reachable by id with the dev issuer's audience convention. */

@@ -1,6 +1,21 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Reason } from '../engine/decision.js'
 import type { BundleRef } from '../engine/policy-engine.js'
+import type {
+  IdentityEvents,
+  IntrospectionOutcome,
+  RevocationUnavailableAction,
+} from '../identity/identity-events.js'
+import type { IntrospectionCacheStats } from '../identity/introspection-cache.js'
+
+/** What the identity metrics read when scraped. */
+export interface IdentityMetricSources {
+  introspectionCache: () => IntrospectionCacheStats
+  /** The state store's backend and whether it is available. */
+  state: () => { backend: string; available: boolean }
+  /** Revocations held in this process's view, and whether the view can be trusted. */
+  revocations: () => { available: boolean; entries: number }
+}
 
 /**
  * The PDP's Prometheus metrics, in a registry of its own (never prom-client's global one, so two
@@ -14,6 +29,11 @@ export class PdpMetrics {
   readonly #bundle: Gauge<'name' | 'revision' | 'digest'>
   readonly #bundleFailures: Counter<'code'>
   readonly #httpErrors: Counter<'code'>
+  readonly #introspections: Counter<'issuer' | 'outcome'>
+  readonly #revocationUnavailable: Counter<'issuer' | 'action'>
+  readonly #revoked: Counter<'issuer' | 'kind'>
+  readonly #signals: Counter<'receiver' | 'event' | 'outcome' | 'code'>
+  #identity: IdentityMetricSources | undefined
 
   constructor(options: { worker?: string; logBacklog?: () => number } = {}) {
     if (options.worker) this.registry.setDefaultLabels({ worker: options.worker })
@@ -58,6 +78,94 @@ export class PdpMetrics {
         this.set(backlog?.() ?? 0)
       },
     })
+    this.#introspections = new Counter({
+      name: 'mcp_policy_introspection_requests_total',
+      help: 'RFC 7662 introspection requests by issuer and outcome (active, inactive, unavailable_denied, unavailable_local)',
+      labelNames: ['issuer', 'outcome'],
+      registers,
+    })
+    this.#revocationUnavailable = new Counter({
+      name: 'mcp_policy_revocation_unavailable_total',
+      help: 'Tokens checked while the revocation state could not be read: denied (revocation: required) or verified_locally (optional)',
+      labelNames: ['issuer', 'action'],
+      registers,
+    })
+    this.#revoked = new Counter({
+      name: 'mcp_policy_tokens_revoked_total',
+      help: 'Tokens refused because a revocation of their subject, session or jti matched',
+      labelNames: ['issuer', 'kind'],
+      registers,
+    })
+    this.#signals = new Counter({
+      name: 'mcp_policy_security_events_total',
+      help: 'Revocation signals received (SSF SETs, back-channel logout tokens) by receiver, event, outcome (revoked, ignored, replayed, refused, unavailable) and error code',
+      labelNames: ['receiver', 'event', 'outcome', 'code'],
+      registers,
+    })
+    const identity = () => this.#identity
+    new Counter({
+      name: 'mcp_policy_introspection_cache_lookups_total',
+      help: 'Introspection answer cache lookups by result (hit, miss)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const stats = identity()?.introspectionCache()
+        this.reset()
+        this.inc({ result: 'hit' }, stats?.hits ?? 0)
+        this.inc({ result: 'miss' }, stats?.misses ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'mcp_policy_state_store_available',
+      help: 'Whether the shared state store (revocations) can be read and its change feed delivers (1) or not (0)',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        const state = identity()?.state()
+        this.reset()
+        if (state) this.set({ backend: state.backend }, state.available ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'mcp_policy_revocations',
+      help: 'Revocations held in this worker (subjects, sessions, tokens not yet past their TTL)',
+      registers,
+      collect() {
+        this.set(identity()?.revocations().entries ?? 0)
+      },
+    })
+  }
+
+  /**
+   * The callbacks a `TokenVerifier` reports introspections and revocation checks through.
+   *
+   * @example
+   * ```ts
+   * const verifier = new TokenVerifier(identity, { revocations, events: metrics.identityEvents() })
+   * ```
+   */
+  identityEvents(): IdentityEvents {
+    return {
+      introspection: (issuer: string, outcome: IntrospectionOutcome) =>
+        this.#introspections.inc({ issuer, outcome }),
+      revocationUnavailable: (issuer: string, action: RevocationUnavailableAction) =>
+        this.#revocationUnavailable.inc({ issuer, action }),
+      revoked: (issuer, kind) => this.#revoked.inc({ issuer, kind }),
+    }
+  }
+
+  /**
+   * Counts one revocation signal (see `SignalObserver`): `event` is the short event name
+   * (`caep:session-revoked`, `oidc:backchannel-logout`, `unknown`), `code` the error code of a
+   * refusal or failure ('' otherwise).
+   */
+  signal(receiver: string, event: string, outcome: string, code: string): void {
+    this.#signals.inc({ receiver, event, outcome, code })
+  }
+
+  /** Where the identity gauges read from when scraped. */
+  identitySources(sources: IdentityMetricSources): void {
+    this.#identity = sources
   }
 
   /** Counts one decision and its latency. */

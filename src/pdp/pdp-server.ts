@@ -9,6 +9,9 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { DecisionLog } from '../audit/decision-log.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
+import { listenError } from '../listen-error.js'
+import { BackchannelLogoutReceiver } from '../signals/backchannel-logout-receiver.js'
+import { type SignalObserver, SsfReceiver } from '../signals/ssf-receiver.js'
 import { AuthzenMapper } from './authzen-mapping.js'
 import { openDecisionCore } from './decision-core.js'
 import type { DecisionService } from './decision-service.js'
@@ -18,11 +21,13 @@ import { assertSafeBind } from './load-pdp-config.js'
 import type { PdpConfig } from './pdp-config.js'
 import type { PdpMetrics } from './pdp-metrics.js'
 import { authzenRoutes } from './routes/authzen-routes.js'
+import { BACKCHANNEL_LOGOUT_PATH, backchannelLogoutRoute } from './routes/backchannel-logout-route.js'
 import { EXT_AUTHZ_PREFIX, extAuthzRoute } from './routes/ext-authz-route.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { mcpRoutes } from './routes/mcp-routes.js'
 import { opaDataRoute } from './routes/opa-data-route.js'
 import type { PdpContext, Route } from './routes/route.js'
+import { SSF_EVENTS_PATH, ssfRoute } from './routes/ssf-route.js'
 
 /** A running PDP (one process or one worker). */
 export interface RunningPdp {
@@ -48,9 +53,11 @@ export interface StartPdpOptions {
 
 /**
  * Starts the PDP HTTP service in this process: loads the bundle (refusing to start without one),
- * opens this worker's decision-log chain, and listens with the configured limits.
+ * opens this worker's decision-log chain, starts the revocation receivers that are configured
+ * (`ssf`: push endpoint and pollers; `backchannelLogout`), and listens with the configured limits.
  *
- * @throws McpPolicyError `ERR_PDP_INSECURE_BIND`, `ERR_PDP_CONFIG_INVALID`, bundle and log errors.
+ * @throws McpPolicyError `ERR_PDP_INSECURE_BIND`, `ERR_PDP_CONFIG_INVALID`, `ERR_LISTEN_ADDRESS_IN_USE`,
+ *   bundle and log errors.
  * @example
  * ```ts
  * const pdp = await startPdp({ ...defaultPdpConfig(), port: 0, workers: 1 })
@@ -64,6 +71,13 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
   const core = await openDecisionCore(config, { worker, chain: 'pdp' })
   const { service, metrics, log } = core
   let draining = false
+  let receivers: Awaited<ReturnType<typeof openSignalReceivers>>
+  try {
+    receivers = openSignalReceivers(config, core)
+  } catch (err) {
+    await core.close()
+    throw err
+  }
 
   const context: PdpContext = {
     service,
@@ -80,10 +94,18 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
     authzenRoutes(
       new AuthzenMapper({ servers: config.normalize.servers, environment: config.normalize.environment }),
     ),
+    ...receivers.routes,
   ]
   const callerAuth = new CallerAuthenticator(config.callerAuth)
-  const handler = requestHandler(routes, context, callerAuth)
-  const server = await listen(config, handler, options, metrics)
+  const handler = requestHandler(routes, context, callerAuth, receivers.selfAuthenticated)
+  let server: Server
+  try {
+    server = await listen(config, handler, options, metrics)
+  } catch (err) {
+    await core.close()
+    throw err
+  }
+  receivers.ssf?.start((_transmitter, error) => metrics.signal('ssf', 'poll', 'unavailable', error.code))
   const port = (server.address() as AddressInfo).port
   const scheme = config.tls ? 'https' : 'http'
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -97,6 +119,7 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
     loadBundleBytes: core.loadBundleBytes,
     async close() {
       draining = true
+      await receivers.ssf?.close()
       await core.stopBundleSource()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -107,7 +130,51 @@ export async function startPdp(config: PdpConfig, options: StartPdpOptions = {})
   }
 }
 
-function requestHandler(routes: Route[], context: PdpContext, callerAuth: CallerAuthenticator) {
+/**
+ * The revocation receivers the configuration turns on, their routes, and the paths that
+ * authenticate their callers themselves: a transmitter presents its stream's credential and an
+ * IdP its signed logout token, and neither holds a PDP caller credential.
+ *
+ * @throws McpPolicyError `ERR_PDP_CONFIG_INVALID` for a receiver configuration that does not fit the identity configuration.
+ */
+function openSignalReceivers(config: PdpConfig, core: Awaited<ReturnType<typeof openDecisionCore>>) {
+  const observe: SignalObserver = (receiver, event, outcome, code) =>
+    core.metrics.signal(receiver, event, outcome, code)
+  const options = {
+    revocations: core.revocations,
+    log: core.log,
+    skewSeconds: core.identity.clockSkewSeconds ?? 60,
+    tokenIssuers: core.identity.issuers.map((issuer) => issuer.issuer),
+    observe,
+  }
+  const ssf = config.ssf
+    ? new SsfReceiver(config.ssf, options, {
+        timeoutMs: core.identity.jwksTimeoutMs,
+        cooldownMs: core.identity.jwksCooldownMs,
+      })
+    : undefined
+  const logout = config.backchannelLogout
+    ? new BackchannelLogoutReceiver(config.backchannelLogout, core.identity, options)
+    : undefined
+  const routes: Route[] = []
+  const selfAuthenticated = new Set<string>()
+  if (ssf?.acceptsPush) {
+    routes.push(ssfRoute(ssf))
+    selfAuthenticated.add(SSF_EVENTS_PATH)
+  }
+  if (logout) {
+    routes.push(backchannelLogoutRoute(logout))
+    selfAuthenticated.add(BACKCHANNEL_LOGOUT_PATH)
+  }
+  return { ssf, routes, selfAuthenticated }
+}
+
+function requestHandler(
+  routes: Route[],
+  context: PdpContext,
+  callerAuth: CallerAuthenticator,
+  selfAuthenticated: ReadonlySet<string>,
+) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     try {
       if (req.rawHeaders.length / 2 > context.limits.maxHeaders)
@@ -117,7 +184,7 @@ function requestHandler(routes: Route[], context: PdpContext, callerAuth: Caller
         )
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
       // Liveness stays open to probes; everything else, readiness and metrics included, needs a credential.
-      if (url.pathname !== '/health')
+      if (url.pathname !== '/health' && !selfAuthenticated.has(url.pathname))
         callerAuth.check(req, { forwardsUserAuthorization: url.pathname.startsWith(EXT_AUTHZ_PREFIX) })
       for (const route of routes) if (await route(req, res, url, context)) return
       throw new McpPolicyError('ERR_PDP_NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`)
@@ -180,13 +247,7 @@ async function listen(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(
-        new McpPolicyError(
-          'ERR_PDP_CONFIG_INVALID',
-          `cannot listen on ${config.host}:${config.port}: ${err.message}`,
-          { cause: err },
-        ),
-      ),
+      reject(listenError(err, config.host, config.port, 'ERR_PDP_CONFIG_INVALID')),
     )
     server.listen({ host: config.host, port: config.port, exclusive: options.exclusive ?? true }, () =>
       resolve(),

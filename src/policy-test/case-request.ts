@@ -1,5 +1,6 @@
 import { type DevKey, mintDevToken } from '../identity/dev-token.js'
 import type { McpRequestFacts } from '../pdp/decision-service.js'
+import { defaultServerResource } from '../pdp/pdp-config.js'
 import type { CaseIdentity, DecisionCase } from './decision-cases.js'
 
 /** The request time of a case that names none: a Monday inside business hours, so runs agree. */
@@ -16,21 +17,27 @@ export interface CaseKeys {
  * real token for the server's resource, its headers, time and direction. `mcp-policy test` decides
  * it; `init` records it as the sample log. Internal: not exported from the package.
  *
- * @throws Error naming the case when it has an identity but its server has no resource.
+ * @param where.serversLine The line of the file's `servers:` key, when it has one (for the message).
+ * @throws Error saying which key to add, and where, when the case's server has no resource: its
+ *   identity cannot be signed for an audience, and the normalizer would refuse the request (unless
+ *   the case expects exactly that, `ERR_NORMALIZE_SERVER_UNKNOWN`).
  */
 export async function caseRequest(
   testCase: DecisionCase,
   servers: Record<string, { resource: string }>,
   keys: CaseKeys,
+  where: { serversLine?: number } = {},
 ): Promise<McpRequestFacts> {
   const now = new Date(testCase.now ?? DEFAULT_CASE_TIME)
-  const headers: Record<string, string> = { ...testCase.headers }
-  if (testCase.identity) {
-    const resource = testCase.server ? servers[testCase.server]?.resource : undefined
-    if (!resource)
-      throw new Error(
-        `case "${testCase.name}" names server ${String(testCase.server)}, which has no resource`,
-      )
+  const headers: Record<string, string | string[]> = { ...testCase.headers }
+  const resource =
+    testCase.server !== undefined && Object.hasOwn(servers, testCase.server)
+      ? servers[testCase.server]?.resource
+      : undefined
+  const unknownExpected = testCase.expect.reasons?.includes('ERR_NORMALIZE_SERVER_UNKNOWN') === true
+  if (!resource && (testCase.identity || !unknownExpected))
+    throw new Error(missingResource(testCase, servers, where.serversLine))
+  if (testCase.identity && resource) {
     headers.authorization = `Bearer ${await signIdentity(testCase.identity, resource, now, keys)}`
   }
   return {
@@ -41,6 +48,46 @@ export async function caseRequest(
     now,
     direction: testCase.direction,
   }
+}
+
+// What to add, where, as YAML to paste: the fix, not only the fault.
+function missingResource(
+  testCase: DecisionCase,
+  servers: Record<string, { resource: string }>,
+  serversLine: number | undefined,
+): string {
+  const known = Object.keys(servers)
+  const knownText = known.length > 0 ? known.join(', ') : 'none'
+  if (testCase.server === undefined)
+    return [
+      `case "${testCase.name}" names no server, so its request has no resource (token audience) to go to.`,
+      `Add \`server: <id>\` to the case, or to \`defaults:\` for every case in ${testCase.file} (servers here: ${knownText}), e.g.`,
+      `    defaults:`,
+      `      server: ${known[0] ?? 'github'}`,
+    ].join('\n')
+  const entry = `      ${yamlKey(testCase.server)}: { resource: ${defaultServerResource(testCase.server)} }`
+  const head = `case "${testCase.name}" names server "${testCase.server}", which has no resource (the token audience its request is for).`
+  if (serversLine !== undefined)
+    return [
+      head,
+      `Add it to the \`servers:\` map of ${testCase.file} (line ${serversLine}; it has ${knownText}):`,
+      '    servers:',
+      entry,
+    ].join('\n')
+  return [
+    head,
+    `The default servers are ${knownText}. Add a \`servers:\` map at the top of ${testCase.file}; it replaces the defaults, so list every server its cases name:`,
+    '    servers:',
+    entry,
+    ...known.map((id) => `      ${yamlKey(id)}: { resource: ${servers[id]!.resource} }`),
+  ].join('\n')
+}
+
+// A server id as a YAML key: plain when it reads back as the same string, else quoted.
+function yamlKey(id: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(id) && !/^(true|false|null|yes|no|on|off|~)$/i.test(id)
+    ? id
+    : JSON.stringify(id)
 }
 
 async function signIdentity(

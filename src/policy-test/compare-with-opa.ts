@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { McpPolicyError } from '../errors.js'
+import { stageOpaTestInputs } from './opa-test-inputs.js'
 import type { PolicyTestResult, TestOutcome } from './policy-test-result.js'
 
 /** One test whose outcome differs between OPA's interpreter and this engine. */
@@ -35,15 +34,9 @@ export async function compareWithOpa(
   sources: { regoDir: string; bundleDir: string; run?: RegExp },
   engineResults: readonly PolicyTestResult[],
 ): Promise<OpaDisagreement[]> {
-  const staging = await mkdtemp(join(tmpdir(), 'mcp-policy-opa-test-'))
+  // The same inputs the engine compiled: every .rego under the policy directory and the bundle's data.
+  const { dir: staging } = await stageOpaTestInputs(sources.regoDir, sources.bundleDir)
   try {
-    // The same inputs the engine compiled: every .rego under the policy directory and the bundle's data.
-    for (const entry of await readdir(sources.regoDir, { recursive: true })) {
-      if (!entry.endsWith('.rego')) continue
-      await mkdir(dirname(join(staging, 'policy', entry)), { recursive: true })
-      await cp(join(sources.regoDir, entry), join(staging, 'policy', entry))
-    }
-    await cp(join(sources.bundleDir, 'data.json'), join(staging, 'data.json')).catch(() => undefined)
     const opaResults = await runOpaTest(opa, staging)
     const opaOutcomes = new Map<string, TestOutcome>(
       opaResults.map((r) => [`${r.package}.${r.name}`, outcomeOf(r)]),

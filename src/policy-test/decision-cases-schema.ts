@@ -1,6 +1,6 @@
 /**
  * JSON Schema (draft 2020-12) of a `*.cases.yaml` file: decision cases run through the full
- * normalize → decide path by `mcp-policy test`. See the README section "Decision cases".
+ * normalize → decide path by `mcp-policy test`. See "Decision cases" in docs/policy-authoring.md.
  */
 export const decisionCasesSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -63,7 +63,13 @@ export const decisionCasesSchema = {
             'RFC 3339 time of the request, with Z or an offset. Default 2025-11-24T10:00:00Z (a Monday).',
         },
         environment: { type: 'string' },
-        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        headers: {
+          type: 'object',
+          additionalProperties: {
+            anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+          },
+          description: 'HTTP headers of the request; a list is one header sent that many times.',
+        },
         attributes: { type: 'object' },
       },
     },

@@ -1,8 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { type Document, isSeq, LineCounter, parseDocument } from 'yaml'
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
 import { McpPolicyError } from '../errors.js'
+import { describeCaseSchemaErrors } from './case-schema-errors.js'
 import { decisionCasesSchema } from './decision-cases-schema.js'
 
 /** Identity claims a case signs into a token (see the cases schema). */
@@ -43,7 +44,8 @@ export interface DecisionCase {
   identity?: CaseIdentity | null
   now?: string
   environment?: string
-  headers?: Record<string, string>
+  /** HTTP headers; a list is one header sent that many times. */
+  headers?: Record<string, string | string[]>
   attributes?: Record<string, unknown>
   message: unknown
   /** `server_to_client`: a message the MCP server sends (decided by a gateway seeing both directions). */
@@ -57,10 +59,16 @@ export interface DecisionCase {
 export interface DecisionCaseFile {
   file: string
   servers?: Record<string, { resource: string }>
+  /** Line of the file's `servers:` key, when it has one (error messages point there). */
+  serversLine?: number
   cases: DecisionCase[]
 }
 
-const validateCases = new Ajv2020({ strict: true, allErrors: false }).compile(decisionCasesSchema)
+// allErrors: a file with three mistakes says all three at once; verbose: each error carries its
+// schema, from which the message lists the keys allowed at that place.
+const validateCases = new Ajv2020({ strict: true, allErrors: true, verbose: true }).compile(
+  decisionCasesSchema,
+)
 
 /**
  * Lists the `*.cases.yaml` files under the given files or directories that exist (sorted).
@@ -103,17 +111,35 @@ export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
   const lineCounter = new LineCounter()
   const document = parseDocument(text, { uniqueKeys: true, lineCounter })
   if (document.errors.length > 0)
-    throw new McpPolicyError('ERR_POLICY_TEST_INVALID', `${file}: ${document.errors[0]!.message}`)
-  const value = document.toJS() as unknown
-  if (!validateCases(value)) {
-    const [first] = validateCases.errors ?? []
     throw new McpPolicyError(
       'ERR_POLICY_TEST_INVALID',
-      `${file}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}${
-        first?.params && 'unevaluatedProperty' in first.params
-          ? ` (${String(first.params.unevaluatedProperty)})`
-          : ''
-      }`,
+      [
+        `${file} is not valid YAML:`,
+        ...document.errors.flatMap((e) => {
+          const at = e.linePos?.[0]
+          // The yaml package appends " at line L, column C:" and the source around it.
+          const [first = '', ...context] = e.message.split('\n')
+          return [
+            `  ${file}${at ? `:${at.line}:${at.col}` : ''}: ${first.replace(/ at line \d+, column \d+:$/, '')}`,
+            ...context.filter((line) => line.trim() !== '').map((line) => `      ${line}`),
+          ]
+        }),
+      ].join('\n'),
+    )
+  const value = document.toJS() as unknown
+  if (!validateCases(value)) {
+    const lines = describeCaseSchemaErrors(validateCases.errors ?? [], {
+      file,
+      document,
+      lineCounter,
+      root: decisionCasesSchema,
+    })
+    throw new McpPolicyError(
+      'ERR_POLICY_TEST_INVALID',
+      [
+        `${file} does not match the decision cases schema (${lines.length} ${lines.length === 1 ? 'error' : 'errors'}):`,
+        ...lines.map((line) => `  ${line}`),
+      ].join('\n'),
     )
   }
   const parsed = value as {
@@ -127,7 +153,7 @@ export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
     if (merged.now !== undefined && Number.isNaN(Date.parse(merged.now)))
       throw new McpPolicyError(
         'ERR_POLICY_TEST_INVALID',
-        `${file}: case "${c.name}" has now ${merged.now}, not a valid time`,
+        `${file}:${merged.line}: case "${c.name}" has now ${merged.now}, not a valid time`,
       )
     // An expectation that cannot apply to the case's entrypoint would pass whatever happens.
     const judgesResponse = merged.result !== undefined
@@ -139,13 +165,21 @@ export async function readCaseFile(path: string): Promise<DecisionCaseFile> {
     if (misplaced.length > 0)
       throw new McpPolicyError(
         'ERR_POLICY_TEST_INVALID',
-        `${file}: case "${c.name}" expects ${misplaced.join(', ')}, which ${
+        `${file}:${merged.line}: case "${c.name}" expects ${misplaced.join(', ')}, which ${
           judgesResponse ? 'an mcp/response judgement (a case with result)' : 'an mcp/decision'
         } does not have`,
       )
     return merged
   })
-  return { file, servers: parsed.servers, cases }
+  return { file, servers: parsed.servers, serversLine: keyLine(document, lineCounter, 'servers'), cases }
+}
+
+function keyLine(document: Document, lineCounter: LineCounter, key: string): number | undefined {
+  const contents = document.contents
+  if (!isMap(contents)) return undefined
+  const offset = (contents.items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Node | undefined)
+    ?.range?.[0]
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line
 }
 
 // The line of each case, from the YAML node it was parsed from.

@@ -55,10 +55,13 @@ export async function runDecisionCases(
         line: testCase.line,
       }
       try {
-        const mismatches = await runCase(testCase, servers, serviceFor(testCase.environment), {
-          signingKey,
-          forgingKey,
-        })
+        const mismatches = await runCase(
+          testCase,
+          servers,
+          serviceFor(testCase.environment),
+          { signingKey, forgingKey },
+          file.serversLine,
+        )
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6
         results.push(
           mismatches.length === 0
@@ -83,8 +86,9 @@ async function runCase(
   servers: Record<string, { resource: string }>,
   service: DecisionService,
   keys: { signingKey: DevKey; forgingKey: DevKey },
+  serversLine: number | undefined,
 ): Promise<string[]> {
-  const facts = await caseRequest(testCase, servers, keys)
+  const facts = await caseRequest(testCase, servers, keys, { serversLine })
   if (testCase.result !== undefined) {
     const judged = await service.judgeResponse({
       facts,

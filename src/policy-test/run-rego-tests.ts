@@ -6,6 +6,7 @@ import { loadBundle } from '../bundle/load-bundle.js'
 import { firstResult, PolicyInstance } from '../engine/policy-instance.js'
 import { toMcpPolicyError } from '../errors.js'
 import type { RegoTest } from './discover-rego-tests.js'
+import { explainRegoFailures } from './explain-rego-failures.js'
 import type { PolicyTestResult } from './policy-test-result.js'
 
 /** Options for {@link runRegoTests}. */
@@ -25,7 +26,8 @@ export interface RunRegoTestsOptions {
  * are skipped; duplicated names and test forms one entrypoint cannot evaluate are errors.
  *
  * A compile failure errors every selected test with OPA's message rather than throwing, so a
- * report always names what could not run.
+ * report always names what could not run. A failed test's message ends with where it failed, from
+ * re-running it with `opa test --explain fails` (see `explainRegoFailures`).
  *
  * @example
  * ```ts
@@ -56,7 +58,17 @@ export async function runRegoTests(
       await rm(dir, { recursive: true, force: true })
     }
   }
-  return tests.map((test) => runOne(test, instance, buildError))
+  const results = tests.map((test) => runOne(test, instance, buildError))
+  // WebAssembly keeps no trace: OPA's interpreter re-runs the failed tests to show where they failed.
+  const failed = tests.filter((_, i) => results[i]!.outcome === 'fail')
+  if (failed.length > 0) {
+    const why = await explainRegoFailures(options.opa, failed, options)
+    for (const [i, test] of tests.entries()) {
+      const lines = why.get(test.name)
+      if (lines?.length) results[i]!.message = [results[i]!.message, ...lines].join('\n')
+    }
+  }
+  return results
 }
 
 function runOne(

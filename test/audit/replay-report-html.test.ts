@@ -115,7 +115,14 @@ describe('replay HTML report', async () => {
     expect(html.match(/<tr class="change-/g)?.length).toBe(whatIf.differences.length)
     const deleteRepo = whatIf.differences.filter((d) => d.server === 'github' && d.tool === 'delete_repo')
     expect(deleteRepo.length).toBeGreaterThan(0)
-    expect(html).toContain(`<tr><td>github/delete_repo</td><td class="n">${deleteRepo.length}</td>`)
+    expect(html).toContain(
+      `<tr><td><span class="nw">github/delete_repo</span></td><td class="n">${deleteRepo.length}</td>`,
+    )
+    // Reasons are grouped by the deny's code; a flip to allow counts under the reason it lost.
+    const byReason = whatIf.groups.filter((g) => g.by === 'reason')
+    expect(new Set(byReason.map((g) => g.key))).toEqual(new Set(['tool_not_granted', 'not_granted']))
+    expect(byReason.find((g) => g.change === 'deny→allow')?.key).toBe('not_granted')
+    expect(html).not.toContain('(allowed)')
   })
 
   it('escapes every string from the log: no element, attribute or external asset comes from it', () => {
@@ -141,7 +148,7 @@ describe('replay HTML report', async () => {
     const missing: ReplayReport = { ...report, same: 0, missingBundles: { 'sha256:abc<b>': 80 } }
     const missingHtml = renderReplayHtml(missing)
     expect(missingHtml).toContain('<p id="verdict" class="bad">80 of 80 decisions did not reproduce.</p>')
-    expect(missingHtml).toContain('<code>sha256:abc&lt;b&gt;</code>: 80')
+    expect(missingHtml).toContain('<code class="token">sha256:abc&lt;b&gt;</code>: 80')
   })
 
   // A fresh machine may lack Chromium: the test runs where it is installed, and in CI (where

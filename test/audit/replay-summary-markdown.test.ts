@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { type ReplayDifference, type ReplayReport, renderReplaySummaryMarkdown } from '../../src/index.js'
+import {
+  diffObligations,
+  type ReplayDifference,
+  type ReplayReport,
+  renderReplaySummaryMarkdown,
+} from '../../src/index.js'
 
 // Values a caller chooses (tool names, arguments) or a token carries (subject): each tries to break
 // out of its table cell or to be rendered as something other than text on a pull-request page.
@@ -46,15 +51,30 @@ function difference(
     },
     replayed: { allow: true, status: 200, reasons: [], obligations: {} },
     masked: false,
+    widens: change === 'deny→allow',
     ...over,
   }
 }
 
+/** A same-allow difference of obligations, diffed as replayLog diffs them. */
+function obligationsChanged(i: number, recorded: unknown, replayed: unknown): ReplayDifference {
+  const obligations = diffObligations(recorded, replayed)
+  return difference(i, 'obligations', {
+    recorded,
+    replayed,
+    obligations,
+    widens: obligations.some((o) => o.effect === 'widens'),
+  })
+}
+
 function report(differences: ReplayDifference[], over: Partial<ReplayReport> = {}): ReplayReport {
-  const changes = { 'allow→deny': 0, 'deny→allow': 0, reasons: 0, error: 0 }
+  const changes = { 'allow→deny': 0, 'deny→allow': 0, obligations: 0, reasons: 0, error: 0 }
   for (const d of differences) changes[d.change]++
   const merged: ReplayReport = {
     mode: 'what-if',
+    bundles: { recorded: [] },
+    files: [],
+    widened: differences.filter((d) => d.widens).length,
     events: 0,
     same: 100,
     differing: differences.length,
@@ -62,6 +82,7 @@ function report(differences: ReplayDifference[], over: Partial<ReplayReport> = {
     differences,
     missingBundles: {},
     rejected: 0,
+    revocations: 0,
     withheld: 0,
     groups: [],
     ...over,
@@ -117,19 +138,24 @@ describe('renderReplaySummaryMarkdown', () => {
         },
         masked: true,
       }),
-      difference(3, 'reasons', {
-        recorded: {
+      obligationsChanged(
+        3,
+        {
           allow: true,
           status: 200,
           reasons: [],
-          obligations: { require_approval: { reason: 'r' } },
+          obligations: { require_approval: { reason: 'r' }, visible_tools: ['a', 'b'] },
         },
-        replayed: { allow: true, status: 200, reasons: [], obligations: {} },
-      }),
-      difference(4, 'reasons', {
-        method: 'tools/call',
-        recorded: { allow: true, redactions: [{ path: '/content/0/text' }], reasons: [] },
-        replayed: { allow: true, redactions: [], reasons: [] },
+        { allow: true, status: 200, reasons: [], obligations: { visible_tools: ['b', 'c', 'd'] } },
+      ),
+      obligationsChanged(
+        4,
+        { allow: true, redactions: [{ path: '/content/0/text' }], reasons: [] },
+        { allow: true, redactions: [], reasons: [] },
+      ),
+      difference(6, 'reasons', {
+        recorded: { allow: false, status: 403, reasons: [{ code: 'a', message: 'm' }], obligations: {} },
+        replayed: { allow: false, status: 403, reasons: [{ code: 'a', message: 'other' }], obligations: {} },
       }),
       difference(5, 'error', {
         replayed: {
@@ -145,14 +171,17 @@ describe('renderReplaySummaryMarkdown', () => {
       sources: ['samples/decisions'],
       gate: { failOn: 'change', verdict: 'failed', because: '5 decisions of 105 would change' },
     })
-    expect(md).toMatch(/^## mcp-policy what-if: 5 of 105 decisions would change\n/)
+    expect(md).toMatch(/^## mcp-policy what-if: 6 of 106 decisions would change\n/)
     expect(md).toContain('**Gate failed** (`--fail-on change`): 5 decisions of 105 would change')
     expect(md).toContain(
-      'Candidate bundle `bundles/default.tar.gz` against the log `samples/decisions`: 110 events.',
+      'Candidate bundle `bundles/default.tar.gz` against the log `samples/decisions`: 111 events.',
     )
     expect(md).toContain('| allow → deny | 1 |')
     expect(md).toContain('| deny → allow | 1 |')
-    expect(md).toContain('| same allow, other reasons, status or obligations | 2 |')
+    expect(md).toContain('| same allow, other obligations (permissions) | 2 |')
+    expect(md).toContain('| same allow and obligations, other reasons or status | 1 |')
+    // The flip to allow and both obligation changes grant more than the record.
+    expect(md).toContain('3 of them grant more than the record')
     expect(md).toContain('| error: the replay failed closed | 1 |')
     expect(md).toContain('| unchanged | 100 |')
     expect(md).toContain(
@@ -164,9 +193,13 @@ describe('renderReplaySummaryMarkdown', () => {
     expect(md).toContain(
       '| 2 | allow → deny | `00000000-0000-4000-8000-000000000002` *masked* | `tools/call` | `github/create_issue` | `alice` | allow 200 → deny 403 `tool_unreviewed`, `not_granted` |',
     )
-    // Same allow, status and reasons: the summary names what moved.
-    expect(md).toContain('| allow 200; changed: `obligations.require_approval` |')
-    expect(md).toContain('| allow 1 redaction → allow |')
+    // Same allow: the obligations that moved, entry by entry, and whether that widens access.
+    expect(md).toContain(
+      '| 3 | same allow, other obligations (permissions) **widens** | `00000000-0000-4000-8000-000000000003` | `tools/call` | `github/create_issue` | `bob` | allow 200; `require_approval` −`{"reason":"r"}` (widens); `visible_tools` +`c` +`d` −`a` (widens) |',
+    )
+    expect(md).toContain('| allow 1 redaction → allow; `redactions` −`/content/0/text` (widens) |')
+    // Same allow and obligations: the member that moved is named.
+    expect(md).toContain('| deny 403 `a`; changed: `reasons` |')
     expect(md).toContain('deny 403 `not_granted` → deny 500 `ERR_ENGINE_TRAP` |')
     expect(md).toContain('*masked*: the log erased some of this request’s arguments')
     // Reason messages may quote arguments: never in the summary.

@@ -167,6 +167,9 @@ async function main() {
       devKeyDir: keyDir,
       log: { dir: join(work, `gateway-logs-${log}`), durability: log },
       bundleStore: join(work, 'store'),
+      // Pinned to one core with everything else behind the entry points: decisions in the main
+      // thread, as the PDP's one worker (gateway-workers.bench.ts measures the worker threads).
+      workers: 1,
     })
     const startGatewayCli = async (log: 'batch' | 'async') => {
       const configPath = join(work, `gateway-${log}.json`)

@@ -4,7 +4,9 @@
  * body parser alone on a few kinds of body, before and after the duplicate-key check, in the same
  * run. Not a test.
  */
+import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { join } from 'node:path'
 import {
   createDevKey,
   devIssuerConfig,
@@ -13,8 +15,12 @@ import {
   RequestNormalizer,
   TokenVerifier,
 } from '../../src/index.js'
+import { analysisDeclarations } from '../../src/normalize/argument-analysis/analysis-declarations.js'
+import { loadArgumentAnalyzers } from '../../src/normalize/argument-analysis/analyze-arguments.js'
+import { toolInputSchemas } from '../../src/normalize/argument-validation/tool-input-schemas.js'
 import { checkValueDepth, parseMessageBody } from '../../src/normalize/parse-message.js'
 import { checkWellFormed, mayEscapeSurrogate } from '../../src/normalize/well-formed.js'
+import { packageRoot } from '../../src/package-root.js'
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 300_000)
 const warmup = Math.min(100_000, iterations / 2)
@@ -96,6 +102,57 @@ await measure('tools/call + cached ES256 token (full envelope)', () => normalize
 await measure('tools/call, no token', () => normalizer.normalize({ message: body, server: 'github' }))
 await measure('TokenVerifier.verify, cached', () => verifier.verify(token, resource))
 
+/** A `tools/call` body. */
+const call = (name: string, args: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args, ...extra } })
+
+// ----- Argument analysis and validation (issue #15): the reference data's declarations -----
+
+const referenceData: unknown = JSON.parse(
+  readFileSync(join(packageRoot(), 'bundles/default/data.json'), 'utf8'),
+)
+const declared = {
+  analysis: analysisDeclarations(referenceData),
+  validation: toolInputSchemas(referenceData),
+}
+await loadArgumentAnalyzers()
+const argumentNormalizer = new RequestNormalizer(
+  {
+    servers: {
+      postgres: { resource: 'https://mcp.example.com/postgres' },
+      fetch: { resource: 'https://mcp.example.com/fetch' },
+    },
+  },
+  verifier,
+)
+const analysed: [string, string, string][] = [
+  [
+    'postgres',
+    'SQL, short (sql:postgres)',
+    call('query', { sql: 'select id, total from orders where customer_id = 42 limit 10' }),
+  ],
+  [
+    'postgres',
+    'SQL, CTE with joins and functions (sql:postgres)',
+    call('query', {
+      sql: "with recent as (select o.id, o.customer_id, sum(l.amount) as total from orders o join order_lines l on l.order_id = o.id where o.created_at > now() - interval '7 days' group by o.id, o.customer_id) select c.name, coalesce(r.total, 0) from customers c left join recent r on r.customer_id = c.id order by 2 desc limit 20",
+    }),
+  ],
+  [
+    'fetch',
+    'URL (url: WHATWG and RFC 3986)',
+    call('fetch', { url: 'https://en.wikipedia.org/wiki/Model_Context_Protocol', max_length: 5000 }),
+  ],
+]
+for (const [server, name, message] of analysed) {
+  const document = await argumentNormalizer.normalize({ message, server }, declared)
+  if (!document.mcp.tool?.analysis) throw new Error(`${name}: no analysis`)
+  await measure(`tools/call, ${name}`, () => argumentNormalizer.normalize({ message, server }, declared))
+  await measure(`tools/call, same message, nothing declared`, () =>
+    argumentNormalizer.normalize({ message, server }),
+  )
+}
+
 // ----- The body parser alone: before and after the duplicate-key check (issue #15 class 5) -----
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -137,8 +194,6 @@ function checkTextDepthBefore(text: string, maxDepth: number): void {
 }
 
 const parseLimits = { maxBytes: 4 << 20, maxDepth: 64 }
-const call = (name: string, args: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args, ...extra } })
 const bodies: [string, Buffer][] = [
   ['tools/call above (the common case)', Buffer.from(body)],
   [

@@ -104,6 +104,7 @@ describe('catalog import from the real @modelcontextprotocol/server-filesystem',
       expect(tool.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
     }
     expect(tools.read_text_file!.annotations).toEqual({ readOnlyHint: true, openWorldHint: false })
+    expect(tools.read_text_file!.input_schema).toMatchObject({ type: 'object', required: ['path'] })
     expect(tools.write_file!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true })
 
     const before = await readFile(data, 'utf8')
@@ -433,6 +434,8 @@ describe('catalog import from SDK fixture servers', () => {
     expect(stdout).toContain('+ resource template "file:///srv/{path}"  sha256:')
     const server = (await readData(data)).mcp_data.servers.fx!
     expect(Object.keys(server.tools!)).toEqual(tools.map((t) => t.name))
+    // Each tool's inputSchema is recorded as sent: calls are validated against it before policy.
+    expect(server.tools!.tool_0!.input_schema).toEqual({ type: 'object' })
     expect(server.prompts!.summarize).toEqual({ digest: expect.stringMatching(/^sha256:/) })
     expect(server.resources!['file:///srv/a.txt']).toEqual({ digest: expect.stringMatching(/^sha256:/) })
     expect(server.resource_templates!['file:///srv/{path}']).toEqual({

@@ -86,6 +86,34 @@ describe('mergeServerCatalog', () => {
     )
   })
 
+  it("records each tool's inputSchema as input_schema, replaces it, and drops it when the server stops sending one", () => {
+    const schema = { type: 'object', properties: { limit: { type: 'integer' } } }
+    const added = mergeServerCatalog(
+      undefined,
+      catalog([{ name: 'q', digest: digest(1), inputSchema: schema }]),
+    )
+    expect((added.server.tools as Record<string, unknown>).q).toEqual({
+      review: 'pending',
+      digest: digest(1),
+      input_schema: schema,
+    })
+    const wider = { type: 'object', properties: { limit: { type: 'number' } } }
+    const existing = {
+      tools: { q: { arguments: { limit: { maximum: 9 } }, digest: digest(1), input_schema: schema } },
+    }
+    const replaced = mergeServerCatalog(
+      existing,
+      catalog([{ name: 'q', digest: digest(2), inputSchema: wider }]),
+    )
+    expect((replaced.server.tools as Record<string, unknown>).q).toEqual({
+      arguments: { limit: { maximum: 9 } },
+      digest: digest(2),
+      input_schema: wider,
+    })
+    const dropped = mergeServerCatalog(existing, catalog([{ name: 'q', digest: digest(3) }]))
+    expect((dropped.server.tools as Record<string, unknown>).q).not.toHaveProperty('input_schema')
+  })
+
   it('adds no empty prompts/resources maps to a server that has none', () => {
     const { server } = mergeServerCatalog(undefined, catalog([]))
     expect(server).toEqual({ tools: {} })

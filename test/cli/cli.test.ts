@@ -236,4 +236,37 @@ describe('mcp-policy token | normalize', async () => {
     expect(code).toBe(2)
     expect(stderr).toMatch(/ERR_NORMALIZE_BATCH_UNSUPPORTED/)
   })
+
+  it("normalize --bundle adds the analysis the bundle's data declares, as the PDP does", async () => {
+    const out = join(dir, 'default.tar.gz')
+    const built = await mcpPolicy(['build', '--out', out, '--bundle-store', join(dir, 'store')])
+    expect(built.code, built.stderr).toBe(0)
+    const message = join(dir, 'query.json')
+    const sql = 'select U&"\\0070g_sleep"(10)'
+    await writeFile(
+      message,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'query', arguments: { sql } },
+      }),
+    )
+    const args = ['normalize', '--message', message, '--server', 'postgres', '--key-dir', keyDir]
+    const analysed = await mcpPolicy([...args, '--bundle', out])
+    expect(analysed.code, analysed.stderr).toBe(0)
+    expect(JSON.parse(analysed.stdout).mcp.tool.analysis).toEqual({
+      sql: {
+        analyzer: 'sql:postgres',
+        parsed: true,
+        statements: ['select'],
+        statement_kinds: ['select'],
+        functions: [{ name: 'pg_sleep' }],
+        tables: [],
+        locking: [],
+      },
+    })
+    const plain = await mcpPolicy(args)
+    expect(JSON.parse(plain.stdout).mcp.tool).not.toHaveProperty('analysis')
+  })
 })

@@ -122,7 +122,7 @@ describe('mcp-policy replay --against as a CI gate (--fail-on, --summary)', asyn
     const denyToAllow = await replay('--against', tighter.path, '--fail-on', 'deny-to-allow')
     expect(denyToAllow.code).toBe(0)
     expect(denyToAllow.stderr).toContain(
-      'passed: no denied decision would be allowed (4 decisions changed otherwise)',
+      'passed: no decision would grant more (4 decisions changed otherwise)',
     )
     expect((await replay('--against', tighter.path, '--fail-on', 'none')).code).toBe(0)
     // Without --fail-on the what-if is a gate on any change (the default is change).
@@ -173,14 +173,44 @@ describe('mcp-policy replay --against as a CI gate (--fail-on, --summary)', asyn
     expect(outside).not.toMatch(/<|@security/)
   })
 
-  it('dropping an obligation keeps every allow: deny-to-allow passes, change fails and names it', async () => {
+  it('dropping an obligation keeps every allow but widens access: its own change kind with a +/− diff, failing both gates', async () => {
     const summary = join(dir, 'no-approval.md')
-    expect((await replay('--against', noApproval.path, '--fail-on', 'deny-to-allow')).code).toBe(0)
-    const { code } = await replay('--against', noApproval.path, '--fail-on', 'change', '--summary', summary)
+    const widened = await replay('--against', noApproval.path, '--fail-on', 'deny-to-allow')
+    expect(widened.code).toBe(1)
+    expect(widened.stderr).toContain(
+      'what-if gate (--fail-on deny-to-allow): failed: 4 allowed decisions would grant more through obligations',
+    )
+    expect(widened.stdout).toMatch(/^what-if: 28\/32 decisions unchanged, 4 differ/)
+    expect(widened.stdout).toContain('\u2212 require_approval {"reason":"a write"}')
+    const { code, stdout } = await replay(
+      '--against',
+      noApproval.path,
+      '--fail-on',
+      'change',
+      '--summary',
+      summary,
+      '--format',
+      'json',
+    )
     expect(code).toBe(1)
+    const report = JSON.parse(stdout) as {
+      changes: Record<string, number>
+      widened: number
+      differences: { change: string; widens: boolean; obligations: unknown }[]
+    }
+    expect(report.changes).toMatchObject({ obligations: 4, reasons: 0, 'deny→allow': 0 })
+    expect(report.widened).toBe(4)
+    for (const d of report.differences)
+      expect(d).toMatchObject({
+        change: 'obligations',
+        widens: true,
+        obligations: [
+          { key: 'require_approval', added: [], removed: [{ reason: 'a write' }], effect: 'widens' },
+        ],
+      })
     const md = await readFile(summary, 'utf8')
-    expect(md).toContain('| same allow, other reasons, status or obligations | 4 |')
-    expect(md).toContain('| allow 200; changed: `obligations.require_approval` |')
+    expect(md).toContain('| same allow, other obligations (permissions) | 4 |')
+    expect(md).toContain('| allow 200; `require_approval` −`{"reason":"a write"}` (widens) |')
   })
 
   it('masking one more argument is a change, though the log erased the first one', async () => {
@@ -193,14 +223,26 @@ describe('mcp-policy replay --against as a CI gate (--fail-on, --summary)', asyn
       'json',
     )
     expect(code).toBe(1)
-    const report = JSON.parse(stdout) as { differences: { masked: boolean; replayed: unknown }[] }
+    const report = JSON.parse(stdout) as {
+      differences: { masked: boolean; replayed: unknown; change: string; obligations: unknown }[]
+    }
     expect(report.differences).toHaveLength(8)
     for (const d of report.differences) {
       expect(d.masked).toBe(true)
       expect(d.replayed).toMatchObject({
         obligations: { redact: ['/mcp/tool/arguments/password', '/mcp/tool/arguments/token'] },
       })
+      // Masking more narrows access: an obligations change the deny-to-allow gate lets pass.
+      expect(d).toMatchObject({
+        change: 'obligations',
+        obligations: [
+          { key: 'redact', added: ['/mcp/tool/arguments/token'], removed: [], effect: 'narrows' },
+        ],
+      })
     }
+    const narrowed = await replay('--against', moreMasking.path, '--fail-on', 'deny-to-allow')
+    expect(narrowed.code).toBe(0)
+    expect(narrowed.stderr).toContain('passed: no decision would grant more (8 decisions changed otherwise)')
   })
 
   it('a gate over a log with nothing to re-evaluate fails instead of passing vacuously', async () => {

@@ -111,7 +111,7 @@ describe('mcp-policy gateway: duplicate JSON keys', () => {
   })
 
   it('logged every refusal with its code, in a log that verifies', async () => {
-    await gateway.core.log?.flush()
+    await gateway.flushLogs()
     const verification = await verifyLog([gateway.logDir])
     expect(verification.intact).toBe(true)
     const files = await collectJsonl(gateway.logDir)

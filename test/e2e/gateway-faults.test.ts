@@ -8,7 +8,7 @@ import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/cl
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyLog } from '../../src/index.js'
+import { defaultGatewayConfig, verifyLog } from '../../src/index.js'
 import {
   buildReferenceBundleWith,
   connectClient,
@@ -79,6 +79,7 @@ describe('mcp-policy gateway under faults', () => {
       },
       {
         limits: {
+          ...defaultGatewayConfig().limits,
           maxRequestBytes: 64 * 1024,
           maxResultBytes: 16 * 1024 * 1024,
           upstreamTimeoutMs: 60_000,
@@ -408,7 +409,7 @@ describe('mcp-policy gateway under faults', () => {
   })
 
   it('recorded every decision in a log that verifies', async () => {
-    await gateway.core.log?.flush()
+    await gateway.flushLogs()
     const verification = await verifyLog([gateway.logDir])
     expect(verification.intact).toBe(true)
     expect(verification.chains.reduce((n, c) => n + c.events, 0)).toBeGreaterThan(30)

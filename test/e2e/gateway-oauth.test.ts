@@ -393,7 +393,7 @@ describe('SSO at the edge: the SDK client signs in at oidc-provider through mcp-
   })
 
   it('logs every decision about the signed-in user in a log that verifies', async () => {
-    await gateway.core.log?.flush()
+    await gateway.flushLogs()
     const verification = await verifyLog([gateway.logDir])
     expect(verification.findings).toEqual([])
     expect(verification.intact).toBe(true)

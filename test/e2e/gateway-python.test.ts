@@ -223,7 +223,7 @@ describe.runIf(run)('mcp-policy gateway: SDK client → gateway → mcp-server-g
   })
 
   it('logs the decisions in a log that verifies', async () => {
-    await gateway.core.log?.flush()
+    await gateway.flushLogs()
     const verification = await verifyLog([gateway.logDir])
     expect(verification.findings).toEqual([])
     expect(verification.intact).toBe(true)

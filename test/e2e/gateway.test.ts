@@ -255,7 +255,7 @@ describe('mcp-policy gateway: SDK client → gateway → stock stdio servers, th
   })
 
   it('logs every decision, both directions, in a log that verifies and replays to the same decisions', async () => {
-    await gateway.core.log?.flush()
+    await gateway.flushLogs()
     const verification = await verifyLog([gateway.logDir])
     expect(verification.findings).toEqual([])
     expect(verification.intact).toBe(true)

@@ -272,7 +272,7 @@ describe.runIf(run)('nginx + njs gateway in front of a stock MCP server (server-
 
   it('carries a sampling request a tool sends on its own response stream (result judging off)', async () => {
     // Sampling inside a tool call travels on that call's POST response stream. With result judging
-    // on, the gateway buffers that response whole, so the question cannot reach the client (README).
+    // on, the gateway buffers that response whole, so the question cannot reach the client (docs/nginx.md).
     const streaming = await startNginxGateway({
       pdp: pdp.url,
       upstream: everything.url,

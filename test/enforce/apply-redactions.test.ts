@@ -37,6 +37,13 @@ describe('applyRedactions', () => {
     }
   })
 
+  it('the pointer "" replaces the whole value (a tool result that is a bare string)', () => {
+    expect(applyRedactions('key AKIAIOSFODNN7EXAMPLE', [{ path: '', replacement: 'key [REDACTED]' }])).toBe(
+      'key [REDACTED]',
+    )
+    expect(applyRedactions({ a: 1 }, [{ path: '' }])).toBe('[REDACTED]')
+  })
+
   it('returns the value itself when there is nothing to redact', () => {
     expect(applyRedactions(result, [])).toBe(result)
   })

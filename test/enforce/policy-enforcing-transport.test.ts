@@ -126,6 +126,36 @@ describe('PolicyEnforcingTransport', () => {
     expect(executed).toEqual(['echo'])
   })
 
+  it("analyses the arguments its bundle's data declares, as the PDP does", async () => {
+    // echo's text is declared a URL: the policy sees the URL analyzer's finding, not the text.
+    const built = await buildPolicy({
+      rego: {
+        'policy.rego': `package mcp
+
+decision := {"allow": true, "status": 200, "reasons": [], "obligations": {}} if {
+	input.mcp.method != "tools/call"
+} else := {"allow": true, "status": 200, "reasons": [], "obligations": {}} if {
+	input.mcp.tool.analysis.text.ambiguous == false
+} else := {"allow": false, "status": 403, "reasons": [{"code": "ambiguous", "message": "no"}], "obligations": {}}
+
+response := {"allow": true, "redactions": [], "reasons": []}
+`,
+      },
+      data: {
+        mcp_data: { servers: { tools: { tools: { echo: { arguments: { text: { analyze: 'url' } } } } } } },
+      },
+    })
+    const analysing = await PolicyEngine.fromBundleFile(built.path)
+    const client = await connect({ engine: analysing }, await token())
+    const plain = await client.callTool({ name: 'echo', arguments: { text: 'https://docs.example.com/' } })
+    expect(plain.content).toEqual([{ type: 'text', text: 'https://docs.example.com/' }])
+    const refusal = await denied(
+      client.callTool({ name: 'echo', arguments: { text: 'https://a.example\\@b.example/' } }),
+    )
+    expect(refusal.data).toMatchObject({ reason: 'ambiguous', status: 403 })
+    expect(executed).toEqual(['echo'])
+  })
+
   it('denies an approval obligation nobody can meet, and asks the approver when there is one', async () => {
     const client = await connect({}, await token())
     const refusal = await denied(client.callTool({ name: 'deploy', arguments: { text: 'v2' } }))

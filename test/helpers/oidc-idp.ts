@@ -38,6 +38,12 @@ export interface TestIdpOptions {
   users?: IdpUser[]
   /** Scopes the resource servers offer besides `tools:call`. */
   resourceScopes?: string[]
+  /**
+   * OIDC Back-Channel Logout: a client that registers a `backchannel_logout_uri` (with
+   * `backchannel_logout_session_required`) is sent a logout token when its user signs out
+   * ({@link TestIdp.signOut}), and the access tokens of sign-ins carry the session id `sid`.
+   */
+  backchannelLogout?: boolean
 }
 
 /** What a user typed on the IdP's login page. */
@@ -57,6 +63,8 @@ export interface IdpSignIn {
   pages: string[]
   /** The resource scopes the consent page asked the user to approve, per resource. */
   consented: Record<string, string[]>
+  /** The user agent's cookies when it left the IdP (its session there): what {@link TestIdp.signOut} presents. */
+  cookies: string
 }
 
 /** A running oidc-provider on loopback. */
@@ -75,6 +83,12 @@ export interface TestIdp {
    * redirect back to the client. Needs `options.users`.
    */
   signIn: (authorizationUrl: URL, credentials: IdpCredentials) => Promise<IdpSignIn>
+  /**
+   * The user signs out at the IdP (RP-initiated logout's end_session page, confirmed) in the user
+   * agent that signed in: the IdP ends the session and, with `options.backchannelLogout`, posts a
+   * logout token to every client of that session before it answers.
+   */
+  signOut: (signIn: IdpSignIn) => Promise<void>
   close: () => Promise<void>
 }
 
@@ -133,6 +147,7 @@ export async function startTestIdp(
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       ...(interactive && { registration: { enabled: true } }),
+      ...(options.backchannelLogout && { backchannelLogout: { enabled: true } }),
       resourceIndicators: {
         enabled: true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
@@ -146,11 +161,19 @@ export async function startTestIdp(
         },
       },
     },
+    // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection), loopback
+    // included: the clients' back-channel logout URIs are on loopback in tests.
+    ...(options.backchannelLogout && {
+      fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+        const { dispatcher: _, ...rest } = init
+        return fetch(url, rest)
+      },
+    }),
     formats: {
       customizers: {
         jwt: (
           ctx: IdpContext,
-          token: { clientId: string; accountId?: string },
+          token: { clientId: string; accountId?: string; sid?: string },
           jwt: { payload: Record<string, unknown> },
         ) => {
           const principal = byClient.get(token.clientId)
@@ -167,6 +190,8 @@ export async function startTestIdp(
           if (!user) return
           jwt.payload.roles = user.roles
           jwt.payload.groups = user.groups
+          // The IdP session, as Keycloak and Entra ID put it in access tokens: what a logout names.
+          if (options.backchannelLogout && token.sid !== undefined) jwt.payload.sid = token.sid
           const code = ctx.oidc?.entities?.AuthorizationCode
           if (code?.authTime !== undefined) jwt.payload.auth_time = code.authTime
           if (code?.acr !== undefined) jwt.payload.acr = code.acr
@@ -214,6 +239,7 @@ export async function startTestIdp(
       allowed.add(resource)
     },
     signIn: (authorizationUrl, credentials) => signIn(issuer, authorizationUrl, credentials),
+    signOut: (signedIn) => signOut(issuer, signedIn.cookies),
     close: () => closeServer(server),
   }
 }
@@ -359,7 +385,8 @@ async function signIn(
         throw new Error(
           `the IdP redirected back without a code: ${url.searchParams.get('error_description') ?? url}`,
         )
-      return { callback: url, code, pages, consented }
+      const cookies = [...jar].map(([name, value]) => `${name}=${value}`).join('; ')
+      return { callback: url, code, pages, consented, cookies }
     }
     const response = await request(url, {
       method,
@@ -408,4 +435,22 @@ async function signIn(
     }
   }
   throw new Error('the sign-in did not finish within 20 steps')
+}
+
+/** {@link TestIdp.signOut}: the end_session page, then its confirmation form with "yes". */
+async function signOut(issuer: string, cookies: string): Promise<void> {
+  const page = await request(`${issuer}/session/end`, { headers: { cookie: cookies } })
+  const html = await page.body.text()
+  if (page.statusCode !== 200)
+    throw new Error(`end_session answered ${page.statusCode}: ${html.slice(0, 300)}`)
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)">/.exec(html)?.[1]
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1]
+  if (!action || !xsrf) throw new Error(`no logout form on the end_session page: ${html.slice(0, 300)}`)
+  const confirmed = await request(new URL(action, issuer), {
+    method: 'POST',
+    headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+  })
+  await confirmed.body.dump()
+  if (confirmed.statusCode >= 400) throw new Error(`the logout confirmation answered ${confirmed.statusCode}`)
 }

@@ -71,3 +71,29 @@ export function countPixels(image: DecodedPng, hex: string, tolerance = 24): num
   }
   return count
 }
+
+/**
+ * The share (0–1) of pixels inside a box (CSS pixels at device scale 1, as Chromium's headless
+ * screenshot is) within `tolerance` of an `#rrggbb` colour, and how many pixels the box held.
+ */
+export function shareOfColour(
+  image: DecodedPng,
+  box: { x: number; y: number; width: number; height: number },
+  hex: string,
+  tolerance = 12,
+): { share: number; pixels: number } {
+  const target = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16))
+  const x0 = Math.max(0, Math.ceil(box.x))
+  const y0 = Math.max(0, Math.ceil(box.y))
+  const x1 = Math.min(image.width, Math.floor(box.x + box.width))
+  const y1 = Math.min(image.height, Math.floor(box.y + box.height))
+  let pixels = 0
+  let matching = 0
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++) {
+      const i = (y * image.width + x) * image.channels
+      pixels++
+      if (target.every((v, k) => Math.abs(image.pixels[i + k]! - v) <= tolerance)) matching++
+    }
+  return { share: pixels ? matching / pixels : 0, pixels }
+}

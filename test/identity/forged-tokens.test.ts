@@ -3,8 +3,10 @@ import { exportSPKI, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { errorCodes, type McpPolicyErrorCode } from '../../src/errors.js'
 import type { IdentityConfig } from '../../src/identity/identity-config.js'
+import { RevocationList } from '../../src/identity/revocation-list.js'
 import type { Subject } from '../../src/identity/subject.js'
-import { TokenVerifier } from '../../src/identity/token-verifier.js'
+import { TokenVerifier, type TokenVerifierOptions } from '../../src/identity/token-verifier.js'
+import { MemoryStateStore } from '../../src/state/memory-state-store.js'
 import { closedLoopbackUrl, type JwksServer, startJwksServer } from './jwks-server.js'
 import { b64json, epochSeconds, signToken, type TestKey, testKey } from './test-keys.js'
 
@@ -16,6 +18,7 @@ interface ForgeCase {
   token: () => Promise<string | undefined>
   code: McpPolicyErrorCode
   config?: () => Promise<Partial<IdentityConfig>>
+  options?: () => Promise<TokenVerifierOptions>
 }
 
 describe('forged and broken tokens: each rejected with its own reason code', () => {
@@ -42,8 +45,21 @@ describe('forged and broken tokens: each rejected with its own reason code', () 
     delete all[name]
     return all
   }
-  const verifier = (extra: Partial<IdentityConfig> = {}) =>
-    new TokenVerifier({ issuers: [{ issuer: iss, jwksUri: jwks.url, requireAtJwt: true }], ...extra })
+  const verifier = (extra: Partial<IdentityConfig> = {}, options: TokenVerifierOptions = {}) =>
+    new TokenVerifier(
+      { issuers: [{ issuer: iss, jwksUri: jwks.url, requireAtJwt: true }], ...extra },
+      options,
+    )
+  // A revocation list on a real (in-memory) store, holding one revoked session; `closed` makes the
+  // store unavailable, as a Redis outage does.
+  const revocations = async (closed = false) => {
+    const store = new MemoryStateStore()
+    const list = new RevocationList(store, { maxTokenLifetime: () => 7200 })
+    await list.start()
+    await list.revoke({ kind: 'session', issuer: iss, value: 'session-1', event: 'test:logout' })
+    if (closed) await store.close()
+    return { revocations: list }
+  }
 
   const valid = () => signToken(rsa, claims())
 
@@ -190,6 +206,60 @@ describe('forged and broken tokens: each rejected with its own reason code', () 
     },
     { name: 'no exp', token: () => signToken(rsa, without('exp')), code: 'ERR_IDENTITY_CLAIMS_INVALID' },
     {
+      name: 'lifetime longer than the default maxTokenLifetime (2 h)',
+      token: () => signToken(rsa, claims({ exp: epochSeconds() + 3 * 3600 })),
+      code: 'ERR_IDENTITY_TOKEN_LIFETIME_EXCEEDED',
+    },
+    {
+      name: 'sign-in older than maxAuthAge',
+      token: () => signToken(rsa, claims({ auth_time: epochSeconds() - 3600 })),
+      code: 'ERR_IDENTITY_AUTH_AGE_EXCEEDED',
+      config: async () => ({ issuers: [{ issuer: iss, jwksUri: jwks.url, maxAuthAge: '15m' }] }),
+    },
+    {
+      name: 'no auth_time where maxAuthAge is set',
+      token: valid,
+      code: 'ERR_IDENTITY_CLAIMS_INVALID',
+      config: async () => ({ issuers: [{ issuer: iss, jwksUri: jwks.url, maxAuthAge: '15m' }] }),
+    },
+    {
+      name: 'no jti where requireJti is set',
+      token: valid,
+      code: 'ERR_IDENTITY_CLAIMS_INVALID',
+      config: async () => ({ issuers: [{ issuer: iss, jwksUri: jwks.url, requireJti: true }] }),
+    },
+    {
+      name: 'its session was revoked',
+      token: () => signToken(rsa, claims({ sid: 'session-1' })),
+      code: 'ERR_IDENTITY_TOKEN_REVOKED',
+      options: () => revocations(),
+    },
+    {
+      name: 'the revocation state cannot be read (revocation: required by default)',
+      token: valid,
+      code: 'ERR_IDENTITY_REVOCATION_UNAVAILABLE',
+      options: () => revocations(true),
+    },
+    {
+      name: 'introspection endpoint unreachable (mode always, no fallback)',
+      token: valid,
+      code: 'ERR_IDENTITY_INTROSPECTION_UNAVAILABLE',
+      config: async () => ({
+        issuers: [
+          {
+            issuer: iss,
+            jwksUri: jwks.url,
+            introspection: {
+              endpoint: await closedLoopbackUrl(),
+              clientId: 'pdp',
+              clientSecret: 's',
+              mode: 'always',
+            },
+          },
+        ],
+      }),
+    },
+    {
       name: 'exp not a number',
       token: () => signToken(rsa, claims({ exp: 'tomorrow' })),
       code: 'ERR_IDENTITY_CLAIMS_INVALID',
@@ -202,9 +272,12 @@ describe('forged and broken tokens: each rejected with its own reason code', () 
     },
   ]
 
-  it.each(cases)('$name → $code', async ({ token, code, config }) => {
+  it.each(cases)('$name → $code', async ({ token, code, config, options }) => {
     const presented = await token()
-    const subject = await verifier(config ? await config() : {}).verify(presented, aud)
+    const subject = await verifier(config ? await config() : {}, options ? await options() : {}).verify(
+      presented,
+      aud,
+    )
     expect(subject.reason?.code).toBe(code)
     expect(subject).toStrictEqual({
       authenticated: false,

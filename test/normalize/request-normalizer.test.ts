@@ -86,6 +86,12 @@ describe('normalizeRequest: MCP messages → input document v1', () => {
         },
         environment: 'prod',
         trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        trace: {
+          trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+          parent_id: '00f067aa0ba902b7',
+          sampled: true,
+          source: 'header',
+        },
         attributes: {},
       },
     })

@@ -156,6 +156,8 @@ describe('the npm package, installed from its tarball', () => {
     for (const required of [
       'package.json',
       'README.md',
+      'docs/README.md',
+      'docs/error-codes.md',
       'dist/cli/main.js',
       'dist/src/index.js',
       'dist/src/index.d.ts',

@@ -63,6 +63,24 @@ describe('POST /v1/mcp/decide', () => {
     expect(res.body.reasons.map((r: { code: string }) => r.code)).toContain('not_granted')
   })
 
+  it('judges SQL on PostgreSQL’s parse: an obfuscated pg_sleep is denied, a plain query allowed', async () => {
+    const ann = await pdp.token('ann', ['analyst'], 'postgres', { clientId: 'claude-desktop' })
+    const query = (sql: string) =>
+      post('/v1/mcp/decide', {
+        message: toolCall('query', { sql }),
+        headers: { authorization: `Bearer ${ann}` },
+        server: 'postgres',
+      })
+    expect((await query('select id from orders where total > 10')).body).toMatchObject({ allow: true })
+    const sleeping = await query('select U&"\\0070g_sleep"(10)')
+    expect(sleeping.body).toMatchObject({ allow: false, status: 403 })
+    expect(sleeping.body.reasons).toEqual([
+      { code: 'argument_sql_not_read_only', message: "SQL is not read-only: argument 'sql' calls pg_sleep" },
+    ])
+    const broken = await query('selec 1')
+    expect(broken.body.reasons.map((r: { code: string }) => r.code)).toEqual(['argument_unparsable'])
+  })
+
   it('fails closed on a message that cannot be normalized, and still answers with a decision', async () => {
     const res = await post('/v1/mcp/decide', { message: [toolCall('get_issue')], server: 'github' })
     expect(res.status).toBe(200)
@@ -214,6 +232,21 @@ describe('OpenID AuthZEN', () => {
     })
     expect(few.status).toBe(200)
     expect(few.body.evaluations).toHaveLength(2)
+  })
+
+  it('analyses the stated arguments as a message would be (the URL analyzer)', async () => {
+    const fetch = (url: string) =>
+      post('/access/v1/evaluation', {
+        subject,
+        action: { name: 'tools/call' },
+        resource: { type: 'tool', id: 'fetch', properties: { server: 'fetch', arguments: { url } } },
+      })
+    expect((await fetch('https://docs.example.com/guide')).body.decision).toBe(true)
+    const ambiguous = await fetch('https://api.github.com\\@evil.com/')
+    expect(ambiguous.body.decision).toBe(false)
+    expect(ambiguous.body.context.reasons.map((r: { code: string }) => r.code)).toEqual([
+      'argument_url_ambiguous',
+    ])
   })
 
   it('refuses a request without a subject id', async () => {

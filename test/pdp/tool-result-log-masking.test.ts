@@ -126,8 +126,11 @@ describe('tool results in the decision log (reference policy)', () => {
     const { logDir } = await judgeClean(keeping, marker)
     const report = await replayLog([logDir], { against: join(dir, 'shipped.tar.gz') })
     expect(report.differing).toBe(1)
+    // Masking the result in the log is an obligation gained: a change that narrows access.
     expect(report.differences[0]).toMatchObject({
-      change: 'reasons',
+      change: 'obligations',
+      widens: false,
+      obligations: [{ key: 'log_redact', added: ['/result'], removed: [], effect: 'narrows' }],
       recorded: { allow: true, redactions: [], reasons: [] },
       replayed: { allow: true, redactions: [], reasons: [], log_redact: ['/result'] },
     })

@@ -57,12 +57,12 @@ describe('mcp-policy test on the reference policy', () => {
     expect([...declared].filter((code) => !expected.has(code))).toEqual([])
   })
 
-  it("the README's example cases file passes as written", async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8')
-    const yaml = /```yaml\n(defaults:[\s\S]*?)```/.exec(readme)?.[1]
+  it("docs/policy-authoring.md's example cases file passes as written", async () => {
+    const doc = await readFile(join(root, 'docs', 'policy-authoring.md'), 'utf8')
+    const yaml = /```yaml\n(defaults:[\s\S]*?)```/.exec(doc)?.[1]
     expect(yaml).toBeDefined()
     const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-readme-cases-'))
-    // The README elides the key's body; a real PEM block is what the detector looks for.
+    // The page elides the key's body; a real PEM block is what the detector looks for.
     await writeFile(
       join(dir, 'readme.cases.yaml'),
       yaml!.replace(
@@ -233,19 +233,19 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
       'a typo in defaults',
       'defaults:\n  server: github\n',
       'defaults:\n  server: github\n  identiy: { sub: x }\n',
-      /\/defaults must NOT have unevaluated properties/,
+      /tools\.cases\.yaml:5:3: defaults: unknown key "identiy" \(did you mean "identity"\?\); allowed here: server, identity, now/,
     ],
     [
       'a time without a zone',
       'defaults:\n  server: github\n',
       'defaults:\n  server: github\n  now: "2025-11-24T10:00:00"\n',
-      /\/defaults\/now must match pattern/,
+      /tools\.cases\.yaml:5:8: defaults\.now: got string "2025-11-24T10:00:00", which is not the form asked for: RFC 3339/,
     ],
     [
       'redactions expected of a request case',
       'expect: { allow: true, status: 200, reasons: [] }',
       'expect: { allow: true, redactions: [] }',
-      /expects redactions, which an mcp\/decision does not have/,
+      /tools\.cases\.yaml:\d+: case "a developer creates an issue" expects redactions, which an mcp\/decision does not have/,
     ],
   ])('a cases file with %s is rejected', async (_what, from, to, message) => {
     const dir = await scaffold()
@@ -258,20 +258,86 @@ describe('mcp-policy init and the exit codes of mcp-policy test', () => {
     expect(stderr).toMatch(message)
   })
 
-  it('a cases file that breaks the schema is an error naming the file', async () => {
+  it('a cases file that breaks the schema is an error naming the file, line, key and the keys allowed', async () => {
     const dir = await scaffold()
     const file = join(dir, 'bundles/default/cases/tools.cases.yaml')
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace(
-        'expect: { allow: true, status: 200',
-        'expect: { allwo: true, status: 200',
-      ),
+    const text = (await readFile(file, 'utf8')).replace(
+      'expect: { allow: true, status: 200',
+      'expect: { allwo: true, status: 200',
     )
+    await writeFile(file, text)
+    const lines = text.split('\n')
+    const line = lines.findIndex((l) => l.includes('allwo')) + 1
+    const column = lines[line - 1]!.indexOf('allwo') + 1
     const { code, stderr } = await mcpPolicy(['test'], dir)
     expect(code).toBe(2)
-    expect(stderr).toMatch(
-      /ERR_POLICY_TEST_INVALID: bundles\/default\/cases\/tools\.cases\.yaml: \/cases\/0\/expect/,
+    expect(stderr).toBe(
+      [
+        'mcp-policy: ERR_POLICY_TEST_INVALID: bundles/default/cases/tools.cases.yaml does not match the decision cases schema (1 error):',
+        `  bundles/default/cases/tools.cases.yaml:${line}:${column}: cases[0].expect: unknown key "allwo" (did you mean "allow"?); allowed here: allow, status, reasons, obligations, redactions`,
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('a case naming a server without a resource says which key to add; adding it runs the case', async () => {
+    const dir = await scaffold()
+    const file = 'bundles/default/cases/jira.cases.yaml'
+    const cases = [
+      'cases:',
+      '  - name: alice reads a jira issue',
+      '    server: jira',
+      '    identity: { sub: alice, roles: [developer] }',
+      '    message: { jsonrpc: "2.0", id: 1, method: tools/call, params: { name: get_issue, arguments: {} } }',
+      '    expect: { allow: false }',
+      '',
+    ].join('\n')
+    await writeFile(join(dir, file), cases)
+    const first = await mcpPolicy(['test', file], dir)
+    expect(first.code).toBe(2)
+    expect(first.stdout).toContain(`ERROR ${file}: alice reads a jira issue (${file}:2, `)
+    expect(first.stdout).toContain(
+      [
+        '    case "alice reads a jira issue" names server "jira", which has no resource (the token audience its request is for).',
+        `    The default servers are github, filesystem, postgres, fetch, docs. Add a \`servers:\` map at the top of ${file}; it replaces the defaults, so list every server its cases name:`,
+        '        servers:',
+        '          jira: { resource: https://localhost/mcp/jira }',
+        '          github: { resource: https://localhost/mcp/github }',
+      ].join('\n'),
+    )
+    // The YAML the message gives, pasted at the top of the file as it says, makes the case run.
+    const snippet = first.stdout
+      .split('\n')
+      .filter((l) => /^ {8}(servers:| {2}[\w-]+: \{ resource: )/.test(l))
+      .map((l) => l.slice(8))
+    expect(snippet[0]).toBe('servers:')
+    expect(snippet).toContain('  jira: { resource: https://localhost/mcp/jira }')
+    await writeFile(join(dir, file), `${snippet.join('\n')}\n${cases}`)
+    const second = await mcpPolicy(['test', file], dir)
+    expect(second.stdout, second.stderr).toMatch(/^1 passed, 0 failed$/m)
+    expect(second.code, second.stdout).toBe(0)
+  })
+
+  it('a failing Rego test shows the expression that failed, from opa test --explain fails', async () => {
+    const dir = await scaffold()
+    const tests = join(dir, 'rego/mcp/decision_test.rego')
+    await appendFile(
+      tests,
+      '\ntest_support_may_delete if {\n\td := mcp.decision with input as call(["support"], "delete_repository")\n\td.status == 403\n\td.allow\n}\n',
+    )
+    const line = (await readFile(tests, 'utf8')).split('\n').indexOf('\td.allow') + 1
+    const { code, stdout } = await mcpPolicy(['test'], dir)
+    expect(code).toBe(1)
+    expect(stdout).toMatch(
+      new RegExp(
+        [
+          String.raw`FAIL data\.mcp_test\.test_support_may_delete \(rego/mcp/decision_test\.rego:\d+, [^)]+\)`,
+          '    the test rule is undefined \\(a body expression was false\\)',
+          '    where it failed \\(re-run with opa test --explain fails\\):',
+          `      rego/mcp/decision_test\\.rego:${line}: d\\.allow`,
+          '-{80}',
+        ].join('\n'),
+      ),
     )
   })
 

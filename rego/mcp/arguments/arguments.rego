@@ -3,8 +3,12 @@
 # description: |
 #   Per-tool constraints from data (data.mcp_data.servers[server].tools[tool].arguments[name]):
 #   path prefixes allowed and denied (after ".." normalisation), URL host allowlist, read-only
-#   SQL, numeric bounds and string patterns. A constraint applies to an argument that is present;
-#   an array argument is checked element by element.
+#   SQL, numeric bounds and string patterns. A constraint applies to an argument that is present,
+#   as one value, so each check requires its own type ([10] is not a number); only a constraint
+#   that declares type: "array" checks an array argument element by element (types.rego checks
+#   the declared type, and the tool's input schema). SQL and URLs are judged on what the
+#   normalizer's analyzers found (input.mcp.tool.analysis, declared by the constraint's analyze:
+#   "sql:postgres" or "url"), never on the text: keyword and regex checks cannot read either.
 package mcp.arguments
 
 import data.mcp.lib
@@ -13,14 +17,30 @@ constraints := data.mcp_data.servers[input.server.id].tools[input.mcp.tool.name]
 	input.mcp.method == "tools/call"
 }
 
-# [argument name, constraint, value] for every present argument that has a constraint. An array
+# [argument name, constraint, value, analysis] for every present argument that has a constraint,
+# with the analysis the normalizer attached to that value (null when there is none). An array
 # longer than max_argument_elements is not checked element by element: it is refused whole below.
-checked contains [name, constraint, value] if {
+checked contains [name, constraint, value, analysis] if {
 	some name, constraint in constraints
 	argument := input.mcp.tool.arguments[name]
 	not too_many_elements(argument)
-	some value in values(argument)
+	not type_mismatch(constraint, argument)
+	some i, value in values(constraint, argument)
+	analysis := analysis_of(constraint, name, argument, i)
 }
+
+# One analysis per element of an array argument checked element by element, one for any other
+# value; an analysis of the wrong shape (a list for a single value, or for an array the constraint
+# does not check element by element) counts as none.
+analysis_of(constraint, name, argument, i) := found if {
+	elementwise(constraint, argument)
+	found := input.mcp.tool.analysis[name][i]
+	is_object(found)
+} else := found if {
+	not is_array(argument)
+	found := input.mcp.tool.analysis[name]
+	is_object(found)
+} else := null
 
 # Each element of a constrained array can add its own reason, and the decision sorts its reasons,
 # which costs time quadratic in their number in the WebAssembly runtime: 4,000 paths outside the
@@ -53,9 +73,14 @@ violation contains lib.reason(rego.metadata.rule(), detail) if {
 	])
 }
 
-values(argument) := argument if is_array(argument)
+values(constraint, argument) := argument if elementwise(constraint, argument)
 
-values(argument) := [argument] if not is_array(argument)
+values(constraint, argument) := [argument] if not elementwise(constraint, argument)
+
+elementwise(constraint, argument) if {
+	constraint.type == "array"
+	is_array(argument)
+}
 
 label(name) := concat("", ["argument '", name, "'"])
 
@@ -70,7 +95,7 @@ label(name) := concat("", ["argument '", name, "'"])
 # custom:
 #   code: argument_path_denied
 violation contains lib.reason(rego.metadata.rule(), detail) if {
-	some [name, constraint, value] in checked
+	some [name, constraint, value, _] in checked
 	problem := path_problem(constraint, value)
 	detail := concat("", [label(name), " ", problem])
 }
@@ -130,52 +155,159 @@ path_allowed(prefixes, path) if {
 }
 
 # METADATA
+# title: Argument not understood
+# description: |
+#   An argument whose constraint declares an analyzer (analyze: "sql:postgres", "url") must have
+#   been analysed by it, and have parsed: SQL that PostgreSQL's parser rejects, text that is no
+#   absolute URL, a value that is not a string or one too large to analyse is refused, and so is
+#   an argument that reached the policy without its analysis.
+# custom:
+#   code: argument_unparsable
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, _, analysis] in checked
+	constraint.analyze
+	not analyzed(constraint, analysis)
+	detail := concat("", [label(name), " ", unparsed_detail(analysis)])
+}
+
+# Analysed by the analyzer the constraint names, and parsed.
+analyzed(constraint, analysis) if {
+	analysis.analyzer == constraint.analyze
+	analysis.parsed == true
+}
+
+unparsed_detail(analysis) := concat("", ["could not be analysed by ", analysis.analyzer, ": ", analysis.error]) if {
+	analysis.parsed == false
+	is_string(analysis.analyzer)
+	is_string(analysis.error)
+} else := "was not analysed by its declared analyzer"
+
+# METADATA
 # title: URL host not allowed
 # description: |
 #   A URL argument must be absolute, use a scheme in url_schemes (default https) and name a host
-#   in url_hosts (exact, or "*.example.com" for subdomains).
+#   in url_hosts (exact, or "*.example.com" for subdomains), as the URL analyzer read them: the
+#   constraint must declare analyze: "url". An ambiguous URL is refused as such (below).
 # custom:
 #   code: argument_host_denied
 violation contains lib.reason(rego.metadata.rule(), detail) if {
-	some [name, constraint, value] in checked
+	some [name, constraint, value, analysis] in checked
 	constraint.url_hosts
-	not url_allowed(constraint, value)
-	detail := concat("", [label(name), " is not an allowed URL: ", json.marshal(value)])
+	problem := url_problem(constraint, value, analysis)
+	detail := concat("", [label(name), " ", problem])
 }
 
-url_allowed(constraint, url) if {
-	is_string(url)
-	lib.url_scheme(url) in object.get(constraint, "url_schemes", ["https"])
-	host := lib.url_host(url)
+url_problem(constraint, _, _) := "has no URL analysis (its constraint must declare analyze: url)" if {
+	constraint.analyze != "url"
+}
+
+url_problem(constraint, _, _) := "has no URL analysis (its constraint must declare analyze: url)" if {
+	not constraint.analyze
+}
+
+url_problem(constraint, value, analysis) := concat("", ["is not an allowed URL: ", json.marshal(value)]) if {
+	analyzed(constraint, analysis)
+	analysis.ambiguous == false
+	not url_allowed(constraint, analysis)
+}
+
+url_allowed(constraint, analysis) if {
+	analysis.scheme in object.get(constraint, "url_schemes", ["https"])
+	host := trim_suffix(analysis.host, ".")
 	some pattern in constraint.url_hosts
 	lib.host_matches(pattern, host)
 }
 
 # METADATA
+# title: URL is ambiguous
+# description: |
+#   A URL argument that parsers read differently is refused whatever its host: one with a
+#   backslash, userinfo (user@host), a control character or whitespace, an authority outside
+#   RFC 3986, or a host that WHATWG URL and an RFC 3986 (urllib-style) reading disagree on. A
+#   policy that allows the host one client sees lets another client reach a different one.
+# custom:
+#   code: argument_url_ambiguous
+violation contains lib.reason(rego.metadata.rule(), detail) if {
+	some [name, constraint, _, analysis] in checked
+	constraint.analyze == "url"
+	analyzed(constraint, analysis)
+	analysis.ambiguous != false
+	detail := concat("", [label(name), " is read differently by different URL parsers (", concat(", ", analysis.ambiguities), ")"])
+}
+
+# METADATA
 # title: SQL is not read-only
 # description: |
-#   With sql_read_only, a query must be one SELECT, WITH, EXPLAIN or SHOW statement (one trailing
-#   semicolon at most) without data-changing keywords, and without calls to functions that change
-#   state or reach outside the database (set_config, nextval, pg_terminate_backend, file and
-#   large-object access, dblink, advisory locks, pg_sleep). A keyword check, not a parser: pair it
-#   with a read-only database role.
+#   With sql_read_only, a query must be one SELECT (not SELECT INTO), EXPLAIN or SHOW statement,
+#   with no other statement anywhere in it (a data-modifying CTE, EXPLAIN ANALYZE of a DELETE), no
+#   row-locking clause (FOR UPDATE, FOR SHARE…), and no call to a function that changes state,
+#   waits, or reaches outside the database (read_only_sql_denied_functions). Judged on PostgreSQL's
+#   own parse (the constraint must declare analyze: "sql:postgres"), so quoting, comments, Unicode
+#   escapes, case and schema qualification cannot hide a call. Pair it with a read-only role.
 # custom:
 #   code: argument_sql_not_read_only
 violation contains lib.reason(rego.metadata.rule(), detail) if {
-	some [name, constraint, value] in checked
+	some [name, constraint, _, analysis] in checked
 	constraint.sql_read_only == true
-	not read_only_sql(value)
-	detail := concat("", [label(name), " is not a single read-only statement"])
+	some problem in sql_problems(constraint, analysis)
+	detail := concat("", [label(name), " ", problem])
 }
 
-read_only_sql(query) if {
-	is_string(query)
-	statement := trim_suffix(trim_space(query), ";")
-	regex.match(`(?is)^\s*(select|with|explain|show)\b`, statement)
-	not contains(statement, ";")
-	not regex.match(`(?i)\b(insert|update|delete|merge|upsert|drop|alter|create|truncate|grant|revoke|copy|call|exec|execute|into|attach|detach|pragma|vacuum|lock|set|load|handler|rename)\b`, statement)
-	not regex.match(`(?i)\b(set_config|nextval|setval|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_notify|pg_sleep\w*|pg_advisory\w*|lo_\w+|pg_read_\w*file|pg_write_\w*file|pg_ls_\w+|pg_stat_file|dblink\w*|txid_current|pg_create_\w+|pg_drop_\w+|pg_switch_wal|pg_promote)\s*\(`, statement)
+read_only_statement_kinds := {"select", "explain", "show"}
+
+# Matched against the function's own name, lower-cased, whatever schema qualifies it: a function
+# of that name elsewhere (dblink lives in the schema its extension was installed in) is refused too.
+read_only_sql_denied_functions := [
+	"set_config", "nextval", "setval", "txid_current", "pg_current_xact_id",
+	"pg_sleep*", "pg_advisory*", "pg_try_advisory*",
+	"pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+	"pg_log_backend_memory_contexts", "pg_notify", "pg_logical_emit_message",
+	"lo_*", "loread", "lowrite", "pg_read_*", "pg_write_*", "pg_file_*", "pg_ls_*", "pg_stat_file",
+	"pg_stat_reset*", "pg_stat_statements_reset",
+	"dblink*", "query_to_xml*", "cursor_to_xml*", "ts_stat",
+	"pg_create_*", "pg_drop_*", "pg_replication_origin_*", "pg_switch_wal", "pg_promote",
+	"pg_wal_replay_*", "pg_backup_*", "pg_import_system_collations",
+]
+
+sql_problems(constraint, _) := {"has no SQL analysis (its constraint must declare analyze: sql:postgres)"} if {
+	not startswith(object.get(constraint, "analyze", ""), "sql:")
 }
+
+# Only a parsed query is judged here: one that did not parse is argument_unparsable.
+sql_problems(constraint, analysis) := ((statement_problems | kind_problems) | lock_problems) | call_problems if {
+	analyzed(constraint, analysis)
+	sql_analysis_complete(analysis)
+	statement_problems := {concat("", ["holds ", format_int(n, 10), " statements, not one"]) |
+		n := count(analysis.statements)
+		n != 1
+	}
+	kind_problems := {concat("", ["contains a statement of kind ", kind]) |
+		some kind in analysis.statement_kinds
+		not kind in read_only_statement_kinds
+	}
+	lock_problems := {concat("", ["locks rows (", lock, ")"]) | some lock in analysis.locking}
+	call_problems := {concat("", ["calls ", qualified(function)]) |
+		some function in analysis.functions
+		lib.any_name_matches(read_only_sql_denied_functions, lower(function.name))
+	}
+}
+
+# An analysis lacking one of its lists (built by hand, not by the normalizer) proves nothing.
+sql_problems(constraint, analysis) := {"has an incomplete SQL analysis"} if {
+	analyzed(constraint, analysis)
+	not sql_analysis_complete(analysis)
+}
+
+sql_analysis_complete(analysis) if {
+	is_array(analysis.statements)
+	is_array(analysis.statement_kinds)
+	is_array(analysis.functions)
+	is_array(analysis.locking)
+}
+
+qualified(name) := concat(".", [name.schema, name.name]) if is_string(name.schema)
+
+else := name.name
 
 # METADATA
 # title: Number out of range
@@ -183,7 +315,7 @@ read_only_sql(query) if {
 # custom:
 #   code: argument_out_of_range
 violation contains lib.reason(rego.metadata.rule(), detail) if {
-	some [name, constraint, value] in checked
+	some [name, constraint, value, _] in checked
 	problem := range_problem(constraint, value)
 	detail := concat("", [label(name), " ", problem])
 }
@@ -213,7 +345,7 @@ numeric(constraint) if is_number(constraint.maximum)
 # custom:
 #   code: argument_pattern_mismatch
 violation contains lib.reason(rego.metadata.rule(), detail) if {
-	some [name, constraint, value] in checked
+	some [name, constraint, value, _] in checked
 	constraint.pattern
 	not pattern_matches(constraint.pattern, value)
 	detail := concat("", [label(name), " does not match ", constraint.pattern])

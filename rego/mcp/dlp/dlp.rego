@@ -1,15 +1,17 @@
 # METADATA
 # title: Data-leak prevention for tool results (entrypoint mcp/response)
 # description: |
-#   Scans the text of a tool result (content[].text, content[].resource.text and every string in
-#   structuredContent) for secrets and personal data, and redacts or blocks each finding by the
-#   action data.mcp_data.dlp.actions[destination][classification] gives its kind or category.
+#   Scans every string of a tool result for secrets and personal data — each value at any depth
+#   (content, structuredContent, _meta, a result that is a bare string) and each member name —
+#   and redacts or blocks each finding by the action
+#   data.mcp_data.dlp.actions[destination][classification] gives its kind or category. A member
+#   name cannot be redacted without reshaping the result: one that holds data to redact blocks it.
 #   Input: rego/schemas/response-input.json. A result with no destination counts as going to a
 #   "public" model and an unknown server as "restricted"; a destination model the actions table
 #   does not name has no actions, so every finding is blocked. Gaps in data fail closed.
 # scope: package
 # schemas:
-#   - input: {"type": "object", "properties": {"request": {"type": "object", "properties": {"server": {"type": "object", "properties": {"id": {"type": "string"}}}}}, "result": {"type": "object", "properties": {"content": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}, "text": {"type": "string"}, "resource": {"type": "object", "properties": {"text": {"type": "string"}}}}}}, "structuredContent": {}}}, "destination": {"type": "object", "properties": {"model": {"type": "string"}}}}}
+#   - input: {"type": "object", "properties": {"request": {"type": "object", "properties": {"server": {"type": "object", "properties": {"id": {"type": "string"}}}}}, "result": {}, "destination": {"type": "object", "properties": {"model": {"type": "string"}}}}}
 package mcp.dlp
 
 import data.mcp.lib
@@ -57,24 +59,28 @@ default classification := "restricted"
 
 classification := data.mcp_data.servers[input.request.server.id].classification
 
-# [JSON pointer, text] for every string of the result the scan covers.
-texts contains [concat("", ["/content/", format_int(i, 10), "/text"]), item.text] if {
-	some i, item in input.result.content
-	is_string(item.text)
-}
-
-texts contains [concat("", ["/content/", format_int(i, 10), "/resource/text"]), item.resource.text] if {
-	some i, item in input.result.content
-	is_string(item.resource.text)
-}
-
-texts contains [concat("", ["/structuredContent", lib.json_pointer(path)]), value] if {
-	walk(input.result.structuredContent, [path, value])
+# [path, text, whether the text is a member name] for every string of the result: every value at
+# any depth (a result that is a bare string has the path []) and every member name (its path names
+# the member). Nothing is left out because it sits where a client may not look: a secret in _meta
+# or in a key of structuredContent reaches the model all the same. A string shorter than the
+# shortest finding (an e-mail address, "a@b.cc") is left out: most member names and many values
+# are, and each string scanned costs every detector.
+texts contains [path, value, false] if {
+	walk(input.result, [path, value])
 	is_string(value)
+	count(value) >= 6
 }
 
-findings contains {"pointer": pointer, "kind": kind, "match": match} if {
-	some [pointer, text] in texts
+texts contains [array.concat(path, [key]), key, true] if {
+	walk(input.result, [path, value])
+	is_object(value)
+	some key, _ in value
+	count(key) >= 6
+}
+
+# JSON pointers are made for findings only, not for every string scanned.
+findings contains {"path": path, "pointer": lib.json_pointer(path), "kind": kind, "match": match, "in_name": in_name} if {
+	some [path, text, in_name] in texts
 	some kind, detector in detectors
 	contains(text, detector.hint)
 	some found in regex.find_all_string_submatch_n(detector.pattern, text, -1)
@@ -110,10 +116,30 @@ blocked contains finding if {
 	action(finding.kind) == "deny"
 }
 
-redacted contains finding if {
+# A redaction replaces a value; a member name that holds data to redact cannot be replaced without
+# changing the result's shape, so it blocks the result instead.
+blocked contains finding if {
 	some finding in findings
+	finding.in_name == true
 	action(finding.kind) == "redact"
 }
+
+redacted contains finding if {
+	some finding in findings
+	finding.in_name == false
+	action(finding.kind) == "redact"
+}
+
+# When a member name holds a blocked finding, the reasons name no pointers: a pointer spells out
+# every member name on its way, that one included, and reasons reach the caller and the log.
+names_hold_findings if {
+	some finding in blocked
+	finding.in_name == true
+}
+
+located(pointers) := "a member name (pointers withheld)" if names_hold_findings
+
+else := concat(", ", pointers)
 
 where := concat("", [
 	"server classification '", classification,
@@ -128,7 +154,7 @@ where := concat("", [
 block_reasons contains lib.reason(rego.metadata.rule(), detail) if {
 	some kind in {finding.kind | some finding in blocked}
 	pointers := {finding.pointer | some finding in blocked; finding.kind == kind}
-	detail := concat("", [kind, " at ", concat(", ", pointers), " (", where, ")"])
+	detail := concat("", [kind, " at ", located(pointers), " (", where, ")"])
 }
 
 # METADATA
@@ -142,22 +168,23 @@ redact_reasons contains lib.reason(rego.metadata.rule(), detail) if {
 	detail := concat("", [kind, " at ", concat(", ", pointers), " (", where, ")"])
 }
 
-# The kinds of each redacted match, by the pointer of the text it was found in, built in one pass
+# The kinds of each redacted match, by the path of the text it was found in, built in one pass
 # over the findings. Filtering every finding again for each text was quadratic: a result of 2,000
 # short texts with one e-mail address each took 4.3 s to judge.
-redacted_kinds[pointer][match] contains finding.kind if {
+redacted_kinds[path][match] contains finding.kind if {
 	some finding in redacted
-	pointer := finding.pointer
+	path := finding.path
 	match := finding.match
 }
 
-redactions contains {"path": pointer, "replacement": strings.replace_n(replacements, text)} if {
+redactions contains {"path": lib.json_pointer(path), "replacement": strings.replace_n(replacements, text)} if {
 	# The whole object, then a lookup: OPA's own evaluator would run the rule again for each
-	# pointer given as a key (quadratic again); the WebAssembly build computes it once either way.
-	kinds_by_pointer := redacted_kinds
-	some [pointer, text] in texts
+	# path given as a key (quadratic again); the WebAssembly build computes it once either way.
+	kinds_by_path := redacted_kinds
+	some [path, text, in_name] in texts
+	in_name == false
 	replacements := {match: label |
-		some match, kinds in kinds_by_pointer[pointer]
+		some match, kinds in kinds_by_path[path]
 		label := concat("", ["[REDACTED:", concat(",", kinds), "]"])
 	}
 	count(replacements) > 0

@@ -143,3 +143,49 @@ test_odd_limit_keeps_the_default if {
 		dlp.max_redactions == 256 with data.mcp_data as object.union(fx.policy_data, {"dlp": {"max_redactions": limit}})
 	}
 }
+
+# Issue #15 class 4: every string of a result is scanned, wherever it sits, member names included.
+test_secrets_anywhere_in_the_result_are_found if {
+	places := [
+		{"_meta": {"note": aws_key}},
+		{"content": [{"type": "text", "text": "ok", "annotations": {"audience": [aws_key]}}]},
+		{"content": [{"type": "resource_link", "uri": "x://y", "name": aws_key}]},
+		{"structuredContent": {"rows": [[1, aws_key]]}},
+		{"isError": false, "unknownMember": {"deep": {"er": aws_key}}},
+		aws_key,
+		[aws_key],
+	]
+	every result in places {
+		{f.kind | some f in dlp.findings} == {"aws_access_key"} with input as {"result": result}
+	}
+}
+
+test_a_bare_string_result_is_redacted_whole if {
+	j := judge("fetch", "public", concat(" ", ["mail", "bob@example.com"]))
+	j.allow == true
+	j.redactions == [{"path": "", "replacement": "mail [REDACTED:email]"}]
+}
+
+test_secret_in_result_meta_is_blocked if {
+	j := judge("github", "public", {"content": [], "_meta": {"trace": jwt}})
+	j.allow == false
+	j.reasons == [{"code": "sensitive_data_blocked", "message": "Sensitive data blocked: jwt at /_meta/trace (server classification 'internal', destination 'public')"}]
+}
+
+# A member name is found like any string; one that holds data to redact blocks the result (a key
+# cannot be redacted in place), and the reason names no pointer (it would repeat the key).
+test_a_member_name_holding_a_secret_blocks_without_naming_it if {
+	result := {"structuredContent": {"users": {"bob@example.com": {"role": "admin"}}}}
+	{f.pointer | some f in dlp.findings; f.in_name} == {"/structuredContent/users/bob@example.com"} with input as {"result": result}
+	j := judge("fetch", "public", result)
+	j.allow == false
+	j.redactions == []
+	j.reasons == [{"code": "sensitive_data_blocked", "message": "Sensitive data blocked: email at a member name (pointers withheld) (server classification 'public', destination 'public')"}]
+	not contains(json.marshal(j), "bob@")
+}
+
+test_a_member_name_whose_kind_is_allowed_passes if {
+	# pii is allowed from an internal server to an internal model
+	j := judge("github", "internal", {"structuredContent": {"bob@example.com": "admin"}})
+	j == {"allow": true, "redactions": [], "reasons": []}
+}

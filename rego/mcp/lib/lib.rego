@@ -90,23 +90,6 @@ path_under(path, prefix) if path == trim_suffix(prefix, "/")
 path_under(path, prefix) if startswith(path, concat("", [trim_suffix(prefix, "/"), "/"]))
 
 # METADATA
-# title: Host of an absolute URL
-# description: |
-#   The lower-cased host of scheme://[userinfo@]host[:port]/..., without a trailing dot.
-#   Backslashes end the authority as they do in WHATWG URL parsing, so
-#   "https://evil.example\@good.example" yields evil.example.
-url_host(url) := host if {
-	matches := regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#\\]*@)?(\[[^\]/?#\\]*\]|[^:/?#\\]*)`, url, 1)
-	raw := matches[0][1]
-	raw != ""
-	host := trim_suffix(lower(raw), ".")
-}
-
-# METADATA
-# title: Lower-cased URL scheme
-url_scheme(url) := lower(substring(url, 0, indexof(url, ":"))) if indexof(url, ":") > 0
-
-# METADATA
 # title: Host pattern
 # description: An exact host, or "*.example.com" for any subdomain of example.com (not itself).
 host_matches(pattern, host) if pattern == host

@@ -40,17 +40,6 @@ test_path_under if {
 	not lib.path_under("/srv/database", "/srv/data/")
 }
 
-test_url_host if {
-	lib.url_host("https://Docs.Example.com./a?b") == "docs.example.com"
-	lib.url_host("https://user:pw@api.example.com:8443/x") == "api.example.com"
-	lib.url_host(`https://evil.example\@good.example/`) == "evil.example"
-	lib.url_host("http://[::1]:8080/") == "[::1]"
-	not lib.url_host("docs.example.com/a")
-	not lib.url_host("https:///path")
-	lib.url_scheme("HTTPS://x") == "https"
-	not lib.url_scheme("no-scheme")
-}
-
 test_host_matches if {
 	lib.host_matches("a.example.com", "a.example.com")
 	lib.host_matches("*.example.com", "a.b.example.com")

@@ -3,7 +3,10 @@
 # description: |
 #   JSON pointers (obligations.redact) to the arguments the decision log must mask: names listed
 #   in data.mcp_data.masking.sensitive_arguments (any tool or prompt, case-insensitive) and in the
-#   tool's own sensitive_arguments. Both the parsed arguments and the verbatim params are masked.
+#   tool's own sensitive_arguments. The parsed arguments, the verbatim params and an argument's
+#   analysis (input.mcp.tool.analysis) are masked. The obligation names the top-level arguments;
+#   the decision log itself erases the same names at any depth of the message, for every method
+#   and outcome (an engine error included), by rule (src/audit/sensitive-names.ts).
 #   For tool results (entrypoint mcp/response), log_redact: the result is kept out of the log
 #   unless data.mcp_data.masking.log_tool_results is true.
 package mcp.masking
@@ -24,6 +27,18 @@ redact contains pointer if {
 redact contains pointer if {
 	count(sensitive) > max_masked_arguments
 	some pointer in [concat("", ["/mcp/", kind, "/arguments"]), "/mcp/params/arguments"]
+}
+
+# What an analyzer found in a sensitive argument (a URL's host and path) goes with it.
+redact contains concat("", ["/mcp/tool/analysis/", lib.pointer_segment(name)]) if {
+	count(sensitive) <= max_masked_arguments
+	some name in sensitive
+	input.mcp.tool.analysis[name]
+}
+
+redact contains "/mcp/tool/analysis" if {
+	count(sensitive) > max_masked_arguments
+	input.mcp.tool.analysis
 }
 
 # Past this many sensitive arguments in one request (names match case-insensitively, so a caller

@@ -81,3 +81,13 @@ test_blocked_and_redacted_results_are_masked_too if {
 	blocked.allow == false
 	blocked.log_redact == ["/result"]
 }
+
+# An analyzer's findings in a sensitive argument (a connection URL's host) are masked with it.
+test_analysis_of_a_sensitive_argument_is_masked if {
+	analysis := {"token": fx.failed_analysis("url", "not an absolute URL"), "url": fx.url_analysis("https", "docs.example.com", [])}
+	request := fx.analysed_call(developer, "fetch", "fetch", {"token": "t", "url": "https://docs.example.com/"}, analysis)
+	masking.redact == {"/mcp/tool/arguments/token", "/mcp/params/arguments/token", "/mcp/tool/analysis/token"} with input as request
+		with data.mcp_data as fx.policy_data
+	masking.redact == {"/mcp/tool/arguments", "/mcp/params/arguments", "/mcp/tool/analysis"} with input as request
+		with data.mcp_data as object.union(fx.policy_data, {"masking": {"max_masked_arguments": 0}})
+}

@@ -120,16 +120,3 @@ export const wasmNativeBuiltinNames: readonly string[] = [
  * WebAssembly module at all (METADATA annotations read by policies for their reason messages).
  */
 export const compileTimeBuiltinNames: readonly string[] = ['rego.metadata.rule', 'rego.metadata.chain']
-
-/**
- * Builtins the opa-wasm SDK answers in JavaScript itself. The SDK consults its own table before
- * custom builtins, so these names cannot be overridden by host builtins.
- */
-export const sdkBuiltinNames: readonly string[] = [
-  'sprintf',
-  'regex.split',
-  'json.is_valid',
-  'yaml.is_valid',
-  'yaml.marshal',
-  'yaml.unmarshal',
-]

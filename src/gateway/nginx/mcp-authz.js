@@ -33,22 +33,39 @@
 
 const POLICY_DENIED = -31001
 
-// Headers the PDP normalizes (identity, session, protocol, tracing). Nothing else leaves the gateway.
+// Headers the PDP normalizes (identity, session, protocol, MCP 2026-07-28 routing, tracing).
+// Nothing else leaves the gateway.
 const FORWARDED_HEADERS = [
   'authorization',
   'mcp-session-id',
   'mcp-protocol-version',
+  'mcp-method',
+  'mcp-name',
   'user-agent',
   'x-request-id',
   'traceparent',
+  'tracestate',
 ]
 
-function envelope(r, message) {
+// Every copy of each forwarded header, as the client sent them (r.headersIn keeps one, or joins
+// them): a header sent twice reaches the PDP as a list, which it refuses for MCP's own headers
+// (ERR_NORMALIZE_MCP_HEADER_DUPLICATE) and for Authorization. The upstream gets the same request.
+function forwardedHeaders(r) {
   const headers = {}
-  FORWARDED_HEADERS.forEach((name) => {
-    const value = r.headersIn[name]
-    if (value !== undefined) headers[name] = value
-  })
+  const raw = r.rawHeadersIn || []
+  for (let i = 0; i < raw.length; i++) {
+    const name = String(raw[i][0]).toLowerCase()
+    if (FORWARDED_HEADERS.indexOf(name) < 0) continue
+    const value = raw[i][1]
+    if (headers[name] === undefined) headers[name] = value
+    else if (Array.isArray(headers[name])) headers[name].push(value)
+    else headers[name] = [headers[name], value]
+  }
+  return headers
+}
+
+function envelope(r, message) {
+  const headers = forwardedHeaders(r)
   return {
     message: message,
     headers: headers,
@@ -244,6 +261,8 @@ async function relayFilteredTools(r, id, visible) {
       const result = Object.assign({}, message.result)
       // Fail closed: an allowed tools/list without visible_tools shows nothing.
       result.tools = tools.filter((tool) => isObject(tool) && visible.indexOf(tool.name) !== -1)
+      // MCP 2026-07-28: the list is filtered for one caller, so no cache may share it.
+      if (result.cacheScope !== undefined) result.cacheScope = 'private'
       return Object.assign({}, message, { result: result })
     })
   } catch (_e) {

@@ -43,7 +43,11 @@ export function authzenRoutes(mapper: AuthzenMapper): Route {
       options?: { evaluations_semantic?: string }
     }
     const evaluate = async (item: AuthzenEvaluation) => {
-      const decided = await context.service.decideInput(mapper.toInput(item))
+      const input = mapper.toInput(item)
+      // The arguments are analysed as a message's would be, so the policy judges them alike.
+      await context.service.analyzeToolArguments(input)
+      context.service.validateToolArguments(input)
+      const decided = await context.service.decideInput(input)
       return {
         decision: decided.allow,
         context: {

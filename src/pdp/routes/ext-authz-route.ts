@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { McpPolicyError } from '../../errors.js'
+import { type HeaderBag, withDistinctMcpHeaders } from '../../normalize/http-envelope.js'
 import { readBody } from '../http/read-body.js'
 import { sendJson } from '../http/respond.js'
 import { jsonRpcDenial } from '../jsonrpc-denial.js'
@@ -39,7 +40,9 @@ export const extAuthzRoute: Route = async (req, res, url, context) => {
   const originalPath = url.pathname.slice(EXT_AUTHZ_PREFIX.length) || '/'
   const decision = await context.service.decideMcp({
     message,
-    headers: originalHeaders(req.headers),
+    // Node joins a header sent twice into one value: MCP's own headers are handed over apart, so
+    // the normalizer sees a copy as the duplicate it is.
+    headers: originalHeaders(withDistinctMcpHeaders(req.headers, req.headersDistinct)),
     host: hostOf(req.headers),
     path: `${originalPath}${url.search}`,
     sourceIp: firstForwarded(req.headers['x-forwarded-for']) ?? req.socket.remoteAddress,
@@ -57,7 +60,9 @@ export const extAuthzRoute: Route = async (req, res, url, context) => {
   return true
 }
 
-function originalHeaders(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+function originalHeaders(
+  headers: IncomingHttpHeaders | HeaderBag,
+): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {}
   for (const [name, value] of Object.entries(headers)) if (!HOP_HEADERS.has(name)) out[name] = value
   return out

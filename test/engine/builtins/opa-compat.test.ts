@@ -4,6 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hostBuiltins } from '../../../src/engine/builtins/host/index.js'
+import {
+  parseRegoValue,
+  RegoNumber,
+  RegoSet,
+  serializeRegoValue,
+} from '../../../src/engine/builtins/rego-value.js'
 import { opaBinary } from '../../helpers/opa-binary.js'
 import { type OpaCase, opaCases, opaVerdictCases } from './opa-cases.js'
 
@@ -12,10 +18,9 @@ import { type OpaCase, opaCases, opaVerdictCases } from './opa-cases.js'
  * collected in an array, so OPA's undefined (a builtin error in non-strict mode) shows as `[]`.
  * Our implementation's `undefined` maps to `[]` the same way.
  *
- * Numbers: OPA prints exact integers; JSON.parse reads both OPA's answer and ours through
- * doubles. Nanosecond inputs are exact doubles and our ns results are exact bigints converted
- * once, so both sides round the same exact value and compare equal; a relative tolerance of
- * 2^-52 is still allowed for any integer above 2^53.
+ * Our side crosses the same boundary as in the engine: arguments as text, read back in the
+ * builtin's own mode (`json` or exact `rego` values), the answer written as Rego value text. Both
+ * answers are read with exact numbers and compared exactly.
  */
 const byName = new Map(hostBuiltins.map((b) => [b.name, b]))
 const allCases: readonly OpaCase[] = [...opaCases, ...opaVerdictCases]
@@ -45,8 +50,22 @@ function exactJson(v: unknown): string {
 function ours(c: OpaCase): unknown[] {
   const builtin = byName.get(c.name)
   if (builtin === undefined) throw new Error(`no host builtin ${c.name}`)
-  const result = builtin.impl(...structuredClone(c.args))
-  return result === undefined ? [] : [JSON.parse(JSON.stringify(result))]
+  const args = c.args.map((a) =>
+    builtin.values === 'rego' ? parseRegoValue(exactJson(a)) : JSON.parse(exactJson(a)),
+  )
+  const result = builtin.impl(...args)
+  return result === undefined ? [] : [plain(parseRegoValue(serializeRegoValue(result)))]
+}
+
+/** Exact values as plain ones for comparison: integers as bigint, other numbers as doubles, sets as arrays. */
+function plain(v: unknown): unknown {
+  if (v instanceof RegoNumber) return v.toBigInt() ?? v.toNumber()
+  if (v instanceof RegoSet) return v.items.map(plain)
+  if (Array.isArray(v)) return v.map(plain)
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+  }
+  return v
 }
 
 /**
@@ -66,10 +85,6 @@ function normalise(name: string, answers: unknown[]): unknown[] {
 }
 
 function close(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (a === b) return true
-    return Math.abs(a) > 2 ** 53 && Math.abs(a - b) <= Math.abs(a) * 2 ** -52
-  }
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => close(x, b[i]))
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
     const ka = Object.keys(a).sort()
@@ -103,7 +118,10 @@ describe('host builtins agree with opa eval', () => {
         env: { ...process.env, TZ: 'UTC' },
       },
     )
-    opa = JSON.parse(out).result[0].expressions[0].value
+    opa = plain(
+      (parseRegoValue(out) as { result: { expressions: { value: unknown }[] }[] }).result[0]!.expressions[0]!
+        .value,
+    ) as Record<string, unknown[]>
   })
 
   afterAll(() => {

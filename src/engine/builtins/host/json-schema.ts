@@ -57,6 +57,36 @@ function toDraft07(schema: Json): Json {
   return out
 }
 
+const primitiveTypes = ['array', 'boolean', 'integer', 'number', 'null', 'object', 'string']
+
+/**
+ * gojsonschema's own check of `type` while it loads a schema, with its message (Ajv reports the
+ * same fault through the meta-schema, in other words).
+ */
+function invalidType(schema: Json): string | undefined {
+  if (Array.isArray(schema)) {
+    for (const x of schema) {
+      const found = invalidType(x)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (schema === null || typeof schema !== 'object') return undefined
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'type') {
+      for (const t of typeof v === 'string' ? [v] : Array.isArray(v) ? v : []) {
+        if (typeof t === 'string' && !primitiveTypes.includes(t)) {
+          return `has a primitive type that is NOT VALID -- given: /${t}/ Expected valid values are:[${primitiveTypes.join(' ')}]`
+        }
+      }
+    } else if (k !== 'enum' && k !== 'const' && k !== 'default' && k !== 'examples') {
+      const found = invalidType(v)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
 function compile(schema: Json): ValidateFunction | Error {
   const key = JSON.stringify(schema)
   const hit = validators.get(key)
@@ -64,6 +94,8 @@ function compile(schema: Json): ValidateFunction | Error {
   let result: ValidateFunction | Error
   try {
     if (typeof schema !== 'object' && typeof schema !== 'boolean') throw new Error('schema must be an object')
+    const typeFault = invalidType(schema)
+    if (typeFault !== undefined) throw new Error(typeFault)
     // Ajv caches schemas by $id; compile a fresh copy so repeated ids do not collide.
     result = ajv.compile(toDraft07(schema) as object)
     ajv.removeSchema()

@@ -1,5 +1,5 @@
 import type { HostBuiltin } from '../host-builtin.js'
-import { sortRegoValues } from './rego-order.js'
+import { RegoNumber, RegoSet, type RegoValue } from '../rego-value.js'
 
 /**
  * Addresses are held as 128-bit integers in Go's 16-byte form: IPv4 as IPv4-mapped IPv6
@@ -9,7 +9,7 @@ const v4MappedPrefix = 0xffffn << 32n
 const all128 = (1n << 128n) - 1n
 
 /** Go's `netip.ParseAddr` (no zone), as a 128-bit address; `v4` for a dotted-quad literal. */
-function parseAddr(s: string): { addr: bigint; v4: boolean } | undefined {
+export function parseAddr(s: string): { addr: bigint; v4: boolean } | undefined {
   if (s.includes('.') && !s.includes(':')) {
     const v4 = parseV4(s)
     return v4 === undefined ? undefined : { addr: v4MappedPrefix | v4, v4: true }
@@ -150,35 +150,35 @@ function formatAddr(addr: bigint, v4: boolean): string {
 
 interface CidrTerm {
   readonly cidr: unknown
-  readonly index: unknown
+  readonly index: RegoValue
 }
 
-/** The operand shapes `net.cidr_contains_matches` accepts: a string, array or object. */
-function matchOperand(x: unknown): CidrTerm[] | undefined {
-  const elem = (v: unknown): unknown | undefined => {
+/**
+ * The operand shapes `net.cidr_contains_matches` accepts (exact Rego values): a string (its own
+ * index), an array (by position), a set (each member is its own index) or an object (by key);
+ * a member may be a CIDR string or an array whose first element is one.
+ */
+function matchOperand(x: RegoValue): CidrTerm[] | undefined {
+  const elem = (v: RegoValue): unknown | undefined => {
     if (typeof v === 'string') return v
     if (Array.isArray(v)) return v.length === 0 ? undefined : v[0]
     return undefined
   }
-  if (typeof x === 'string') return [{ cidr: x, index: x }]
-  if (Array.isArray(x)) {
+  const collect = (entries: Iterable<[RegoValue, RegoValue]>): CidrTerm[] | undefined => {
     const out: CidrTerm[] = []
-    for (let i = 0; i < x.length; i++) {
-      const cidr = elem(x[i])
-      if (cidr === undefined) return undefined
-      out.push({ cidr, index: i })
-    }
-    return out
-  }
-  if (x !== null && typeof x === 'object') {
-    const out: CidrTerm[] = []
-    for (const [k, v] of Object.entries(x)) {
+    for (const [index, v] of entries) {
       const cidr = elem(v)
       if (cidr === undefined) return undefined
-      out.push({ cidr, index: k })
+      out.push({ cidr, index })
     }
     return out
   }
+  if (typeof x === 'string') return [{ cidr: x, index: x }]
+  if (Array.isArray(x))
+    return collect(x.map((v, i): [RegoValue, RegoValue] => [new RegoNumber(String(i)), v]))
+  if (x instanceof RegoSet) return collect(x.items.map((v): [RegoValue, RegoValue] => [v, v]))
+  if (x instanceof Map) return collect(x)
+  if (x !== null && typeof x === 'object' && !(x instanceof RegoNumber)) return collect(Object.entries(x))
   return []
 }
 
@@ -269,9 +269,10 @@ export const netBuiltins: readonly HostBuiltin[] = [
   },
   {
     name: 'net.cidr_contains_matches',
+    values: 'rego',
     impl: (a, b) => {
-      const left = matchOperand(a)
-      const right = matchOperand(b)
+      const left = matchOperand(a as RegoValue)
+      const right = matchOperand(b as RegoValue)
       if (left === undefined || right === undefined) return undefined
       const out: unknown[] = []
       for (const l of left) {
@@ -281,7 +282,7 @@ export const netBuiltins: readonly HostBuiltin[] = [
           if (v) out.push([l.index, r.index])
         }
       }
-      return sortRegoValues(out)
+      return new RegoSet(out as RegoValue[])
     },
   },
   {
@@ -295,11 +296,14 @@ export const netBuiltins: readonly HostBuiltin[] = [
       if (size > BigInt(maxExpand)) return undefined
       const out: string[] = []
       for (let i = 0n; i < size; i++) out.push(formatAddr(net.base + i, net.v4))
-      return out.sort()
+      return new RegoSet(out)
     },
   },
   {
     name: 'net.cidr_merge',
-    impl: cidrMerge,
+    impl: (x) => {
+      const merged = cidrMerge(x)
+      return merged === undefined ? undefined : new RegoSet(merged)
+    },
   },
 ]

@@ -1,5 +1,5 @@
 import type { HostBuiltin } from '../host-builtin.js'
-import { compileGo, expand, findAll } from './go-regexp.js'
+import { compileGo, expand, findAll, split } from './go-regexp.js'
 
 /** Go's `regexp.QuoteMeta`. */
 const quoteMeta = (s: string): string => s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')
@@ -32,8 +32,19 @@ function templatePattern(tpl: string, start: string, end: string): string | unde
   return `${pattern + quoteMeta(tpl.slice(last))}$`
 }
 
-/** Regex builtins not in OPA's WebAssembly module (OPA `topdown/regex.go`). */
+/**
+ * Regex builtins not in OPA's WebAssembly module (OPA `topdown/regex.go`), all matching in linear
+ * time (see `go-regexp.ts`).
+ */
 export const regexBuiltins: readonly HostBuiltin[] = [
+  {
+    name: 'regex.split',
+    impl: (pattern, s) => {
+      if (typeof pattern !== 'string' || typeof s !== 'string') return undefined
+      const re = compileGo(pattern)
+      return re === undefined ? undefined : split(re, s, -1)
+    },
+  },
   {
     name: 'regex.replace',
     impl: (s, pattern, value) => {
@@ -43,8 +54,8 @@ export const regexBuiltins: readonly HostBuiltin[] = [
       let out = ''
       let last = 0
       for (const m of findAll(re, s, -1)) {
-        out += s.slice(last, m.index) + expand(re, value, m)
-        last = m.index + m[0].length
+        out += s.slice(last, m[0]) + expand(re, value, s, m)
+        last = m[1]!
       }
       return out + s.slice(last)
     },
@@ -56,7 +67,7 @@ export const regexBuiltins: readonly HostBuiltin[] = [
       if (typeof n !== 'number' || !Number.isInteger(n)) return undefined
       const re = compileGo(pattern)
       if (re === undefined) return undefined
-      return findAll(re, s, n).map((m) => m[0])
+      return findAll(re, s, n).map((m) => s.slice(m[0], m[1]))
     },
   },
   {
@@ -69,8 +80,7 @@ export const regexBuiltins: readonly HostBuiltin[] = [
       const pattern = templatePattern(template, start, end)
       const re = pattern === undefined ? undefined : compileGo(pattern)
       if (re === undefined) return undefined
-      re.re.lastIndex = 0
-      return re.re.test(s)
+      return re.re.match(s)
     },
   },
 ]

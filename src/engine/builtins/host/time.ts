@@ -1,4 +1,5 @@
 import type { HostBuiltin } from '../host-builtin.js'
+import { RegoNumber } from '../rego-value.js'
 import {
   civil,
   dateIn,
@@ -18,10 +19,11 @@ import {
 } from './go-time.js'
 
 /**
- * Nanosecond counts travel as JSON numbers (doubles), so values beyond 2^53 (any instant after
- * 1970-04-15) carry ~256 ns of rounding. OPA's own answers are exact int64s; see the tests.
+ * Nanosecond counts are exact int64s, as in OPA: they leave as `bigint` and arrive as exact Rego
+ * numbers (`values: 'rego'`), never through a double, which would round any instant after
+ * 1970-04-15 by up to 256 ns.
  */
-const toNumber = (ns: bigint | undefined): number | undefined => (ns === undefined ? undefined : Number(ns))
+const exact = (ns: bigint | undefined): bigint | undefined => ns
 
 interface TzTime {
   readonly t: ZonedTime
@@ -36,7 +38,7 @@ function tzTime(a: unknown): TzTime | undefined {
   if (Array.isArray(a)) {
     if (a.length === 0) return undefined
     n = a[0]
-    if (typeof n !== 'number') return undefined
+    if (!(n instanceof RegoNumber)) return undefined
     if (a.length > 1) {
       if (typeof a[1] !== 'string') return undefined
       tz = a[1]
@@ -45,13 +47,14 @@ function tzTime(a: unknown): TzTime | undefined {
       if (typeof a[2] !== 'string') return undefined
       layout = a[2]
     }
-  } else if (typeof a === 'number') {
+  } else if (a instanceof RegoNumber) {
     n = a
   } else {
     return undefined
   }
-  if (typeof n !== 'number' || !Number.isInteger(n)) return undefined
-  const ns = BigInt(n)
+  // OPA reads the number as a big.Float and wants an exact int64 (1.0 and 1e9 included).
+  const ns = n instanceof RegoNumber ? n.toBigInt() : undefined
+  if (ns === undefined) return undefined
   if (ns < -(2n ** 63n) || ns > 2n ** 63n - 1n) return undefined
   const zone = loadZone(tz)
   if (zone === undefined) return undefined
@@ -59,7 +62,12 @@ function tzTime(a: unknown): TzTime | undefined {
   return { t: inZone(sec, nsec, zone), layout }
 }
 
-const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x)
+/** OPA's `IntOperand`: an integer written as one (`1.0` is refused), as a JavaScript number. */
+const intOperand = (x: unknown): number | undefined => {
+  if (!(x instanceof RegoNumber) || !x.isIntegerText) return undefined
+  const n = x.toBigInt()
+  return n === undefined || n < -(2n ** 53n) || n > 2n ** 53n ? undefined : Number(n)
+}
 
 /** `time.*` builtins (OPA `topdown/time.go`). */
 export const timeBuiltins: readonly HostBuiltin[] = [
@@ -73,7 +81,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
     impl: (layout, value) => {
       if (typeof layout !== 'string' || typeof value !== 'string') return undefined
       const t = parse(namedLayouts[layout] ?? layout, value)
-      return t === undefined ? undefined : toNumber(toUnixNano(t))
+      return t === undefined ? undefined : exact(toUnixNano(t))
     },
   },
   {
@@ -81,15 +89,16 @@ export const timeBuiltins: readonly HostBuiltin[] = [
     impl: (value) => {
       if (typeof value !== 'string') return undefined
       const t = parse(RFC3339, value)
-      return t === undefined ? undefined : toNumber(toUnixNano(t))
+      return t === undefined ? undefined : exact(toUnixNano(t))
     },
   },
   {
     name: 'time.parse_duration_ns',
-    impl: (value) => (typeof value === 'string' ? toNumber(parseExtendedDuration(value)) : undefined),
+    impl: (value) => (typeof value === 'string' ? exact(parseExtendedDuration(value)) : undefined),
   },
   {
     name: 'time.format',
+    values: 'rego',
     impl: (x) => {
       const tt = tzTime(x)
       if (tt === undefined) return undefined
@@ -99,6 +108,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
   },
   {
     name: 'time.date',
+    values: 'rego',
     impl: (x) => {
       const tt = tzTime(x)
       if (tt === undefined) return undefined
@@ -108,6 +118,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
   },
   {
     name: 'time.clock',
+    values: 'rego',
     impl: (x) => {
       const tt = tzTime(x)
       if (tt === undefined) return undefined
@@ -117,6 +128,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
   },
   {
     name: 'time.weekday',
+    values: 'rego',
     impl: (x) => {
       const tt = tzTime(x)
       return tt === undefined ? undefined : longDayNames[civil(tt.t).weekday]
@@ -124,26 +136,20 @@ export const timeBuiltins: readonly HostBuiltin[] = [
   },
   {
     name: 'time.add_date',
+    values: 'rego',
     impl: (x, years, months, days) => {
       const tt = tzTime(x)
-      if (tt === undefined || !isInt(years) || !isInt(months) || !isInt(days)) return undefined
+      const [y, m, d] = [intOperand(years), intOperand(months), intOperand(days)]
+      if (tt === undefined || y === undefined || m === undefined || d === undefined) return undefined
       const c = civil(tt.t)
       const zone = loadZone(Array.isArray(x) && typeof x[1] === 'string' ? x[1] : '')!
-      const r = dateIn(
-        c.year + years,
-        c.month + months,
-        c.day + days,
-        c.hour,
-        c.minute,
-        c.second,
-        tt.t.nsec,
-        zone,
-      )
-      return toNumber(toUnixNano(r))
+      const r = dateIn(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, tt.t.nsec, zone)
+      return exact(toUnixNano(r))
     },
   },
   {
     name: 'time.diff',
+    values: 'rego',
     impl: (a, b) => {
       const ta = tzTime(a)
       const tb0 = tzTime(b)

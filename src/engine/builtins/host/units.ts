@@ -1,4 +1,5 @@
 import type { HostBuiltin } from '../host-builtin.js'
+import { RegoNumber } from '../rego-value.js'
 
 const maxExponentDigits = 6
 
@@ -54,16 +55,18 @@ function parseDecimal(s: string): Rat | undefined {
   return { num, den }
 }
 
-/** A JSON number for an exact rational: integers exact where they fit, else the nearest double. */
-function ratToNumber(r: Rat): number {
-  if (r.num % r.den === 0n) return Number(r.num / r.den)
-  // OPA prints 10 decimal places (big.Rat.FloatString(10)); the double of that is what we return.
+/**
+ * The number OPA makes of an exact rational: an integer digit for digit (`10Ei` is
+ * 11529215046068469760, beyond int64), else `big.Rat.FloatString(10)` (halves away from zero).
+ */
+function ratToNumber(r: Rat): bigint | RegoNumber {
+  if (r.num % r.den === 0n) return r.num / r.den
   const neg = r.num < 0n
   const abs = neg ? -r.num : r.num
   const scaled = (abs * 10n ** 10n * 2n + r.den) / (2n * r.den)
   const intPart = scaled / 10n ** 10n
   const fracPart = (scaled % 10n ** 10n).toString().padStart(10, '0')
-  return Number(`${neg ? '-' : ''}${intPart}.${fracPart}`)
+  return new RegoNumber(`${neg ? '-' : ''}${intPart}.${fracPart}`)
 }
 
 const siUnits: Readonly<Record<string, Rat>> = {
@@ -123,7 +126,7 @@ const byteUnits: Readonly<Record<string, bigint>> = {
 }
 
 /** OPA's `units.parse`: SI and binary suffixes, `m` is milli. */
-export function parseUnits(raw: string): number | undefined {
+export function parseUnits(raw: string): bigint | RegoNumber | undefined {
   const s = raw.replaceAll('"', '')
   if (s.includes(' ')) return undefined
   const split = extractNumAndUnit(s)
@@ -138,7 +141,7 @@ export function parseUnits(raw: string): number | undefined {
 }
 
 /** OPA's `units.parse_bytes`: case-insensitive byte units, truncated to an integer. */
-export function parseBytes(raw: string): number | undefined {
+export function parseBytes(raw: string): bigint | undefined {
   const s = raw.toLowerCase().replaceAll('"', '')
   if (s.includes(' ')) return undefined
   const split = extractNumAndUnit(s)
@@ -151,8 +154,8 @@ export function parseBytes(raw: string): number | undefined {
   // Go multiplies two 64-bit-mantissa big.Floats, then truncates toward zero.
   const x = roundToPrec(r.num, r.den)
   const product = roundToPrec(x.mant * factor, 1n, x.exp)
-  const value = product.exp >= 0n ? product.mant << product.exp : product.mant / (1n << -product.exp)
-  return Number(value)
+  // Exact: beyond 2^53 a double would change the answer.
+  return product.exp >= 0n ? product.mant << product.exp : product.mant / (1n << -product.exp)
 }
 
 const prec = 64n

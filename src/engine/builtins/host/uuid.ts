@@ -79,7 +79,8 @@ function parseUUID(s: string): Record<string, unknown> | undefined {
     const t = be(0, 4) | (be(4, 6) << 32n) | ((be(6, 8) & 0xfffn) << 48n)
     const since = t - g1582ns100
     // Go truncates toward zero: sec = since / 1e7, nsec = (since % 1e7) * 100.
-    out.time = Number((since / 10_000_000n) * 1_000_000_000n + (since % 10_000_000n) * 100n)
+    // Exact: nanoseconds since 1970 exceed 2^53.
+    out.time = (since / 10_000_000n) * 1_000_000_000n + (since % 10_000_000n) * 100n
     out.nodeid = Array.from(u.slice(10, 16), (b) => b.toString(16).padStart(2, '0')).join('-')
     out.macvariables = macVars(u[10]!)
     out.clocksequence = ((u[8]! << 8) | u[9]!) & 0x3fff

@@ -1,0 +1,286 @@
+/**
+ * MCP revisions benchmark (`node dist/test/bench/revisions.bench.js` after `npm run build`): the
+ * cost of deciding a 2026-07-28 `tools/call` (the per-request `_meta` envelope, `Mcp-Method` /
+ * `Mcp-Name` checked against the body, no session) against its 2025-11-25 equivalent (session id,
+ * no envelope), in the same run, two ways:
+ *
+ * - `DecisionService.decideMcp` in this process (normalize → decide → log, async durability): the
+ *   CPU a decision costs, with no HTTP in the way. Rounds alternate the two forms so drift (GC,
+ *   turbo, neighbours) falls on both; the median of the rounds is reported.
+ * - `POST /v1/mcp/decide` of `mcp-policy serve` (its own process, one worker, pinned to core 1)
+ *   under autocannon (this process; run it with `taskset -c 0`) at a fixed number of connections,
+ *   again alternating rounds: requests per second and p50/p99.
+ *
+ * A benchmark, not a test: it checks that both forms are allowed with the same decision before it
+ * measures, and reports. Environment: BENCH_ROUNDS (default 6), BENCH_SECONDS (HTTP seconds per
+ * round, default 3), BENCH_ITERATIONS (in-process decisions per round, default 3000),
+ * BENCH_CONNECTIONS (default 8).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import {
+  buildBundle,
+  createDevKey,
+  DecisionLog,
+  DecisionService,
+  defaultPdpConfig,
+  defaultServerResource,
+  devIssuerConfig,
+  loadOrCreateDevKey,
+  mintDevToken,
+  PolicyEngine,
+  RequestNormalizer,
+  TokenVerifier,
+} from '../../src/index.js'
+import { packageRoot } from '../../src/package-root.js'
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 6)
+const seconds = Number(process.env.BENCH_SECONDS ?? 3)
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 3000)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 8)
+
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench-agent', version: '2.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+}
+const args = { owner: 'acme', repo: 'payments', title: 'Flaky test in ledger', labels: ['bug', 'ci'] }
+
+function forms(token: string) {
+  const authorization = `Bearer ${token}`
+  return {
+    '2025-11-25': {
+      headers: {
+        authorization,
+        'mcp-protocol-version': '2025-11-25',
+        'mcp-session-id': '6f1c8a52-5b0e-4c55-9b4e-2f2d1d7f0b11',
+      },
+      message: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'create_issue', arguments: args },
+      }),
+    },
+    '2026-07-28': {
+      headers: {
+        authorization,
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'create_issue',
+      },
+      message: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'create_issue', arguments: args, _meta: META },
+      }),
+    },
+  }
+}
+type Form = keyof ReturnType<typeof forms>
+const FORMS: Form[] = ['2025-11-25', '2026-07-28']
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-policy-bench-revisions-'))
+  const built = await buildBundle({ out: join(dir, 'default.tar.gz'), bundleStore: join(dir, 'store') })
+  const key = await createDevKey()
+  const token = await mintDevToken(key, {
+    sub: 'alice',
+    aud: defaultServerResource('github'),
+    roles: ['developer'],
+    clientId: 'claude-desktop',
+    expiresIn: '2h',
+  })
+  const requests = forms(token)
+
+  // --- in process --------------------------------------------------------------------------------
+  // async: a loop awaiting one decision at a time would otherwise measure fsync, not the decision.
+  const log = await DecisionLog.open({ dir: join(dir, 'log-direct'), durability: 'async' })
+  const service = new DecisionService({
+    engine: await PolicyEngine.fromBundleFile(built.path),
+    normalizer: new RequestNormalizer(
+      defaultPdpConfig().normalize,
+      new TokenVerifier({ issuers: [devIssuerConfig(key)] }),
+    ),
+    log,
+  })
+  const decisions = await Promise.all(
+    FORMS.map((f) => service.decideMcp({ server: 'github', ...requests[f] })),
+  )
+  const [a, b] = decisions.map(({ decision_id: _, ...d }) => JSON.stringify(d))
+  if (!decisions[0]!.allow || a !== b) throw new Error(`the two forms do not decide alike: ${a} / ${b}`)
+  const direct: Record<Form, number[]> = { '2025-11-25': [], '2026-07-28': [] }
+  for (let i = 0; i < 500; i++)
+    for (const f of FORMS) await service.decideMcp({ server: 'github', ...requests[f] })
+  for (let round = 0; round < rounds * 2; round++) {
+    // Alternate which form goes first in each round.
+    const order = round % 2 === 0 ? FORMS : [...FORMS].reverse()
+    for (const f of order) {
+      const started = process.hrtime.bigint()
+      for (let i = 0; i < iterations; i++) await service.decideMcp({ server: 'github', ...requests[f] })
+      direct[f].push(Number(process.hrtime.bigint() - started) / 1000 / iterations)
+    }
+  }
+  await log.close()
+
+  // --- over HTTP ---------------------------------------------------------------------------------
+  // `mcp-policy serve` in its own process (one worker, on core 1 when taskset is there), so the
+  // load generator here does not share the server's thread: a larger request costs the generator
+  // too, which is not the PDP's cost.
+  const keyDir = join(dir, 'keys')
+  const serveKey = await loadOrCreateDevKey(keyDir)
+  const serveToken = await mintDevToken(serveKey, {
+    sub: 'alice',
+    aud: defaultServerResource('github'),
+    roles: ['developer'],
+    clientId: 'claude-desktop',
+    expiresIn: '2h',
+  })
+  const served = forms(serveToken)
+  const configPath = join(dir, 'pdp.json')
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port: 0,
+      workers: 1,
+      bundle: { file: built.path },
+      devKeyDir: keyDir,
+      log: { dir: join(dir, 'log-http'), durability: 'batch' },
+      bundleStore: join(dir, 'store'),
+    }),
+  )
+  const command = [process.execPath, join(packageRoot(), 'dist/cli/main.js'), 'serve', '--config', configPath]
+  const [file, ...rest] = hasTaskset() ? ['taskset', '-c', '1', ...command] : command
+  const child = spawn(file!, rest, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+  const pdp = { url: await listeningUrl(child), close: () => stop(child) }
+  const bodies = Object.fromEntries(
+    FORMS.map((f) => [
+      f,
+      JSON.stringify({ server: 'github', headers: served[f].headers, message: served[f].message }),
+    ]),
+  ) as Record<Form, string>
+  const http: Record<Form, { rps: number; p50: number; p99: number }[]> = {
+    '2025-11-25': [],
+    '2026-07-28': [],
+  }
+  try {
+    // Both forms must be allowed, with one decision, before they are measured.
+    const answers = await Promise.all(
+      FORMS.map(async (f) => {
+        const response = await fetch(`${pdp.url}/v1/mcp/decide`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: bodies[f],
+        })
+        const { decision_id: _, ...decision } = (await response.json()) as Record<string, unknown>
+        return decision
+      }),
+    )
+    if (answers[0]!.allow !== true || JSON.stringify(answers[0]) !== JSON.stringify(answers[1]))
+      throw new Error(`over HTTP the two forms do not decide alike: ${JSON.stringify(answers)}`)
+    for (const f of FORMS) await load(pdp.url, bodies[f], 1)
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? FORMS : [...FORMS].reverse()
+      for (const f of order) {
+        const run = await load(pdp.url, bodies[f], seconds)
+        http[f].push(run)
+        process.stderr.write(`round ${round + 1} ${f}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms\n`)
+      }
+    }
+  } finally {
+    await pdp.close()
+  }
+
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+  const us = (f: Form) => median(direct[f])
+  const rps = (f: Form) => median(http[f].map((r) => r.rps))
+  const p = (f: Form, k: 'p50' | 'p99') => median(http[f].map((r) => r[k]))
+  const extra = (x: number, y: number) => `${(((y - x) / x) * 100).toFixed(1)} %`
+  console.log(
+    [
+      `MCP revisions: one tools/call decided in its 2025-11-25 and its 2026-07-28 form, same run.`,
+      `Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, Node ${process.version}.`,
+      `In process (DecisionService.decideMcp, async log), median of ${rounds * 2} rounds × ${iterations}:`,
+      `  2025-11-25: ${us('2025-11-25').toFixed(1)} µs/decision`,
+      `  2026-07-28: ${us('2026-07-28').toFixed(1)} µs/decision (${extra(us('2025-11-25'), us('2026-07-28'))} extra)`,
+      `  rounds (µs): 2025 [${direct['2025-11-25'].map((x) => x.toFixed(1)).join(', ')}]`,
+      `               2026 [${direct['2026-07-28'].map((x) => x.toFixed(1)).join(', ')}]`,
+      `POST /v1/mcp/decide, mcp-policy serve (1 worker, own core), autocannon ${connections} connections, median of ${rounds} rounds × ${seconds} s:`,
+      `  2025-11-25: ${rps('2025-11-25').toFixed(0)} req/s, p50 ${p('2025-11-25', 'p50')} ms, p99 ${p('2025-11-25', 'p99')} ms`,
+      `  2026-07-28: ${rps('2026-07-28').toFixed(0)} req/s, p50 ${p('2026-07-28', 'p50')} ms, p99 ${p('2026-07-28', 'p99')} ms`,
+      `  cost per request: ${extra(1 / rps('2025-11-25'), 1 / rps('2026-07-28'))} extra`,
+    ].join('\n'),
+  )
+}
+
+async function load(url: string, body: string, duration: number) {
+  const samples: number[] = []
+  const instance = autocannon({
+    url: `${url}/v1/mcp/decide`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration,
+  })
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
+    if (statusCode === 200) samples.push(ms)
+  })
+  const result = await instance
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
+  samples.sort((x, y) => x - y)
+  const at = (q: number) =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN
+  return { rps: result['2xx'] / result.duration, p50: round(at(0.5)), p99: round(at(0.99)) }
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s:\n${seen}`)), 60_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8')
+      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!.replace(/\/$/, ''))
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`serve exited with ${code} before listening:\n${seen}`))
+    })
+  })
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exitCode = 1
+})
