@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs'
-import { buildBundle } from '../src/index.js'
+import { buildBundle, DEFAULT_BUNDLE_DIR, DEFAULT_BUNDLE_STORE, DEFAULT_REGO_DIR } from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface BuildArgs {
@@ -20,12 +20,12 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     yargs
       .option('bundle', {
         type: 'string',
-        default: 'bundles/default',
+        default: DEFAULT_BUNDLE_DIR,
         describe: 'bundle definition directory (.manifest, data.json)',
       })
       .option('rego', {
         type: 'string',
-        default: 'rego',
+        default: DEFAULT_REGO_DIR,
         describe: 'Rego source directory (*_test.rego left out)',
       })
       .option('out', { type: 'string', describe: 'output archive (default <bundle>.tar.gz)' })
@@ -40,7 +40,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       })
       .option('bundle-store', {
         type: 'string',
-        default: '.bundle-store',
+        default: DEFAULT_BUNDLE_STORE,
         describe: 'keep built bundles here by digest',
       }) as Argv<BuildArgs>,
   handler: (args) =>

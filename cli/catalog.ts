@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs'
-import { type CatalogSource, formatCatalogDiff, importCatalog, McpPolicyError } from '../src/index.js'
+import { formatCatalogDiff } from '../src/catalog/catalog-diff.js'
+import { type CatalogSource, DEFAULT_BUNDLE_DATA_FILE, importCatalog, McpPolicyError } from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface ImportArgs {
@@ -50,7 +51,7 @@ const importCommand: CommandModule<object, ImportArgs> = {
       })
       .option('data', {
         type: 'string',
-        default: 'bundles/default/data.json',
+        default: DEFAULT_BUNDLE_DATA_FILE,
         describe: 'bundle data file to update',
       })
       .option('check', {

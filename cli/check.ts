@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs'
-import { checkPolicy, resolveOpa } from '../src/index.js'
+import { checkPolicy, DEFAULT_REGO_DIR, resolveOpa } from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface CheckArgs {
@@ -15,10 +15,12 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check',
   describe: 'opa fmt --list and opa check --strict against input document v1; exit 0 clean, 1 findings',
   builder: (yargs: Argv) =>
-    yargs.option('rego', { type: 'string', default: 'rego', describe: 'policy directory' }).option('schema', {
-      type: 'string',
-      describe: 'input JSON Schema (default: the input document v1 schema shipped with mcp-policy)',
-    }) as unknown as Argv<CheckArgs>,
+    yargs
+      .option('rego', { type: 'string', default: DEFAULT_REGO_DIR, describe: 'policy directory' })
+      .option('schema', {
+        type: 'string',
+        describe: 'input JSON Schema (default: the input document v1 schema shipped with mcp-policy)',
+      }) as unknown as Argv<CheckArgs>,
   handler: (args) =>
     runCommand(async () => {
       const result = await checkPolicy(await resolveOpa(), { regoDir: args.rego, schema: args.schema })

@@ -1,6 +1,14 @@
 import { access } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { buildBundle, runDemo } from '../src/index.js'
+import { runDemo } from '../src/demo/run-demo.js'
+import {
+  buildBundle,
+  DEFAULT_BUNDLE_DIR,
+  DEFAULT_BUNDLE_FILE,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_LOG_DIR,
+  DEFAULT_REGO_DIR,
+} from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface DemoArgs {
@@ -26,16 +34,20 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     'Run a sample MCP server behind the gateway and a scripted agent; print each decision; verify and replay the log',
   builder: (yargs: Argv) =>
     yargs
-      .option('bundle', { type: 'string', default: 'bundles/default.tar.gz' })
+      .option('bundle', { type: 'string', default: DEFAULT_BUNDLE_FILE })
       .option('rebuild', {
         type: 'boolean',
         default: false,
-        describe: 'rebuild the bundle from bundles/default and rego/ first',
+        describe: `rebuild the bundle from ${DEFAULT_BUNDLE_DIR} and ${DEFAULT_REGO_DIR}/ first`,
       })
-      .option('port', { type: 'number', default: 8080, describe: 'gateway port (any free port when taken)' })
+      .option('port', {
+        type: 'number',
+        default: DEFAULT_GATEWAY_PORT,
+        describe: 'gateway port (any free port when taken)',
+      })
       .option('log-dir', {
         type: 'string',
-        describe: 'decision log directory (default decision-logs/demo-<time>)',
+        describe: `decision log directory (default ${DEFAULT_LOG_DIR}/demo-<time>)`,
       })
       .option('exit', {
         type: 'boolean',

@@ -1,14 +1,18 @@
 import { existsSync } from 'node:fs'
 import type { Argv, CommandModule } from 'yargs'
+import { serverIdFromCommand } from '../src/gateway/gateway-config.js'
 import {
   buildBundle,
+  DEFAULT_BUNDLE_DIR,
+  DEFAULT_BUNDLE_FILE,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_HOST,
   defaultCheckpointSigning,
   defaultGatewayConfig,
   type GatewayConfig,
   loadGatewayConfig,
   loadOrCreateDevKey,
   McpPolicyError,
-  serverIdFromCommand,
   startGateway,
 } from '../src/index.js'
 import { runCommand } from './run-command.js'
@@ -41,9 +45,12 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
         type: 'string',
         describe: 'JSON or YAML gateway configuration (servers, bundle, identity, log)',
       })
-      .option('port', { type: 'number', describe: 'listen port (default 8080; 0 = any free port)' })
-      .option('host', { type: 'string', describe: 'listen address (default 127.0.0.1)' })
-      .option('bundle', { type: 'string', describe: 'bundle .tar.gz (default bundles/default.tar.gz)' })
+      .option('port', {
+        type: 'number',
+        describe: `listen port (default ${DEFAULT_GATEWAY_PORT}; 0 = any free port)`,
+      })
+      .option('host', { type: 'string', describe: `listen address (default ${DEFAULT_HOST})` })
+      .option('bundle', { type: 'string', describe: `bundle .tar.gz (default ${DEFAULT_BUNDLE_FILE})` })
       .option('id', {
         type: 'string',
         describe: 'server id of the -- COMMAND server (default: from its package name)',
@@ -104,7 +111,7 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
         !args.bundle &&
         !args.config &&
         !existsSync(bundleFile) &&
-        existsSync('bundles/default')
+        existsSync(DEFAULT_BUNDLE_DIR)
       ) {
         process.stdout.write('building the default bundle (OPA → WebAssembly)…\n')
         const built = await buildBundle({ out: bundleFile })

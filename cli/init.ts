@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs'
-import { initPolicyRepo, type PolicyTemplateName, recordPolicyRepoSample } from '../src/index.js'
+import { initPolicyRepo, recordPolicyRepoSample } from '../src/scaffold/init-policy-repo.js'
+import type { PolicyTemplateName } from '../src/scaffold/repo-readme.js'
 import { runCommand } from './run-command.js'
 
 interface InitArgs {

@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import {
   analysisDeclarations,
+  DEFAULT_DEV_KEY_DIR,
+  DEFAULT_SERVER,
+  DEFAULT_SERVERS,
   defaultPdpConfig,
   devIssuerConfig,
   type IdentityConfig,
@@ -33,13 +36,6 @@ interface NormalizeFileConfig {
 }
 
 /**
- * Without a config file: the servers `serve` knows by default (`https://localhost/mcp/<id>`, from
- * the one place defaults live, `defaultPdpConfig`), `github` when no `--server` is named, and the
- * local dev issuer of `mcp-policy token` — so a token minted from `serve`'s hint normalizes here too.
- */
-const DEFAULT_SERVER = 'github'
-
-/**
  * `mcp-policy normalize`: print the input document v1 for a JSON-RPC message, headers and token.
  * Exit 0 with the document, 2 when the message cannot be normalized.
  */
@@ -66,8 +62,7 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
       })
       .option('server', {
         type: 'string',
-        describe:
-          'explicit server id (without --config: github, filesystem, postgres, fetch or docs; default github)',
+        describe: `explicit server id (without --config: ${DEFAULT_SERVERS.join(', ')}; default ${DEFAULT_SERVER})`,
       })
       .option('bundle', {
         type: 'string',
@@ -76,12 +71,15 @@ export const normalizeCommand: CommandModule<object, NormalizeArgs> = {
       })
       .option('key-dir', {
         type: 'string',
-        default: '.dev-keys',
+        default: DEFAULT_DEV_KEY_DIR,
         describe: 'dev key directory (no --config)',
       }) as Argv<NormalizeArgs>,
   handler: (args) =>
     runCommand(async () => {
       const file = args.config ? await readJson<NormalizeFileConfig>(args.config) : undefined
+      // Without a config file: the servers `serve` knows by default (`https://localhost/mcp/<id>`),
+      // DEFAULT_SERVER when no --server is named, and the local dev issuer of `mcp-policy token` —
+      // all from src/defaults.ts, so a token minted from `serve`'s hint normalizes here too.
       const normalizeConfig: NormalizeConfig = file?.normalize ?? {
         ...defaultPdpConfig().normalize,
         defaultServer: DEFAULT_SERVER,

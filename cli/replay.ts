@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
+import { logFileVerdicts } from '../src/audit/log-file-verdicts.js'
 import {
-  logFileVerdicts,
+  DEFAULT_BUNDLE_STORE,
   McpPolicyError,
   type ReplayBundle,
   type ReplayReport,
@@ -49,7 +50,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         demandOption: true,
         describe: 'log files or directories',
       })
-      .option('bundle-store', { type: 'string', default: '.bundle-store', describe: 'bundles by digest' })
+      .option('bundle-store', {
+        type: 'string',
+        default: DEFAULT_BUNDLE_STORE,
+        describe: 'bundles by digest',
+      })
       .option('against', { type: 'string', describe: 'candidate bundle .tar.gz (what-if)' })
       .option('format', {
         choices: ['text', 'json', 'html'] as const,

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
 import type { Argv, CommandModule } from 'yargs'
 import {
+  DEFAULT_SERVER,
   defaultCheckpointSigning,
   defaultPdpConfig,
   defaultServerResource,
@@ -54,7 +55,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       if (cluster.isPrimary && !config.identity) {
         // Create the dev key once here, before workers race to create it.
         await loadOrCreateDevKey(config.devKeyDir)
-        const server = Object.keys(config.normalize.servers ?? {})[0] ?? 'github'
+        const server = Object.keys(config.normalize.servers ?? {})[0] ?? DEFAULT_SERVER
         process.stdout.write(
           [
             `dev issuer: tokens signed by the local key in ${config.devKeyDir}/ are trusted (no --config identity given)`,

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import {
-  compareWithOpa,
+  DEFAULT_BUNDLE_DIR,
+  DEFAULT_REGO_DIR,
   formatTestReport,
   McpPolicyError,
   reportExitCode,
@@ -9,6 +10,7 @@ import {
   runPolicyTests,
   type TestReportFormat,
 } from '../src/index.js'
+import { compareWithOpa } from '../src/policy-test/compare-with-opa.js'
 import { runCommand } from './run-command.js'
 
 interface TestArgs {
@@ -36,10 +38,10 @@ export const testCommand: CommandModule<object, TestArgs> = {
         array: true,
         describe: '*_test.rego and *.cases.yaml files or directories (default: --rego and <bundle>/cases)',
       })
-      .option('bundle', { type: 'string', default: 'bundles/default', describe: 'bundle definition' })
+      .option('bundle', { type: 'string', default: DEFAULT_BUNDLE_DIR, describe: 'bundle definition' })
       .option('rego', {
         type: 'string',
-        default: 'rego',
+        default: DEFAULT_REGO_DIR,
         describe: 'policy directory compiled with the tests',
       })
       .option('format', { choices: ['pretty', 'json', 'junit'] as const, default: 'pretty' as const })

@@ -1,6 +1,13 @@
 import type { Argv, CommandModule } from 'yargs'
-// TODO: import from '../src/index.js' once these are exported there.
-import { devIssuer, loadOrCreateDevKey, McpPolicyError, mintDevToken } from '../src/index.js'
+import {
+  DEFAULT_DEV_CLIENT_ID,
+  DEFAULT_DEV_KEY_DIR,
+  DEFAULT_DEV_TOKEN_LIFETIME,
+  devIssuer,
+  loadOrCreateDevKey,
+  McpPolicyError,
+  mintDevToken,
+} from '../src/index.js'
 import { runCommand } from './run-command.js'
 
 interface TokenArgs {
@@ -34,15 +41,15 @@ export const tokenCommand: CommandModule<object, TokenArgs> = {
       .option('scopes', { type: 'string', describe: 'comma- or space-separated scopes' })
       .option('act', { type: 'string', describe: 'the agent acting for the subject (RFC 8693 act.sub)' })
       .option('iss', { type: 'string', default: devIssuer, describe: 'issuer' })
-      .option('client-id', { type: 'string', describe: 'client_id claim (default mcp-policy-dev)' })
+      .option('client-id', { type: 'string', describe: `client_id claim (default ${DEFAULT_DEV_CLIENT_ID})` })
       .option('key-dir', {
         type: 'string',
-        default: '.dev-keys',
+        default: DEFAULT_DEV_KEY_DIR,
         describe: 'directory of the dev signing key (created on first use)',
       })
       .option('expires-in', {
         type: 'string',
-        default: '1h',
+        default: DEFAULT_DEV_TOKEN_LIFETIME,
         describe: 'lifetime: seconds or 90s, 15m, 1h, 7d',
       }) as Argv<TokenArgs>,
   handler: (args) =>

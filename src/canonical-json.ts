@@ -30,6 +30,8 @@ export function canonicalJson(value: unknown): string {
  * only by {@link CanonicalText.of}, it lets the log check that a text handed to it is the
  * canonicalization of exactly the input it records (the same object).
  *
+ * @internal
+ *
  * @example
  * ```ts
  * const canonical = CanonicalText.of(input)

@@ -73,6 +73,12 @@ export const errorTable = {
     exit: 2,
     summary: 'Replay asked a non-deterministic builtin the record has no answer for.',
   },
+  ERR_ENGINE_DEADLINE: {
+    status: 500,
+    exit: 2,
+    summary:
+      'The policy evaluation ran past the evaluation deadline (limits.evaluationDeadlineMs) and was stopped: the message is denied and logged.',
+  },
   ERR_DECISION_UNDEFINED: { status: 500, exit: 1, summary: 'The entrypoint produced no result.' },
   ERR_DECISION_MALFORMED: {
     status: 500,

@@ -1,9 +1,10 @@
+// The public API: every name here is a decision (test/public-api.test.ts pins the list). Helpers
+// stay in their modules, marked @internal; the demo and the init templates are the CLI's, not the library's.
 export type { CheckpointKey, CheckpointLogConfig, CheckpointSigning } from './audit/checkpoint-key.js'
 export {
   CHECKPOINT_PRIVATE_KEY_FILE,
   CHECKPOINT_PUBLIC_KEY_FILE,
   createCheckpointKey,
-  DEFAULT_CHECKPOINT_KEY_DIR,
   defaultCheckpointSigning,
   loadOrCreateCheckpointKey,
 } from './audit/checkpoint-key.js'
@@ -11,14 +12,9 @@ export type { CheckpointPayload, DecisionEvent, DecisionRecord } from './audit/d
 export { REJECTED_PATH, REVOCATION_PATH } from './audit/decision-event.js'
 export type { DecisionLogOptions, Durability } from './audit/decision-log.js'
 export { checkpointPath, DecisionLog, eventFilePath } from './audit/decision-log.js'
-export { erasePointers } from './audit/erase-pointers.js'
-export { eventHash, genesisHash } from './audit/event-hash.js'
-export type { LogFileStatus, LogFileVerdict } from './audit/log-file-verdicts.js'
-export { logFileVerdicts } from './audit/log-file-verdicts.js'
 export type { LogShipperOptions, LogShipperStats } from './audit/log-shipper.js'
 export { LogShipper } from './audit/log-shipper.js'
 export type { ObligationChange, ObligationEffect } from './audit/obligation-diff.js'
-export { diffObligations } from './audit/obligation-diff.js'
 export type {
   ReplayBundle,
   ReplayDifference,
@@ -31,57 +27,50 @@ export type { ReplayHtmlOptions } from './audit/replay-report-html.js'
 export { renderReplayHtml } from './audit/replay-report-html.js'
 export type { ReplaySummaryOptions } from './audit/replay-summary-markdown.js'
 export { renderReplaySummaryMarkdown } from './audit/replay-summary-markdown.js'
-export type { ShipCursor, ShipPosition } from './audit/ship-cursor.js'
-export { readShipCursor } from './audit/ship-cursor.js'
 export type { LogFinding, LogFindingKind, LogVerification, VerifyLogOptions } from './audit/verify-log.js'
-export { logFileChain, verifyLog } from './audit/verify-log.js'
+export { verifyLog } from './audit/verify-log.js'
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build-bundle.js'
 export { buildBundle } from './bundle/build-bundle.js'
 export type { Bundle, BundleManifest } from './bundle/bundle.js'
-export {
-  bundleStorePath,
-  DEFAULT_BUNDLE_STORE,
-  storeBundle,
-  storeBundleBytes,
-} from './bundle/bundle-store.js'
-export type { OpaCapabilities } from './bundle/capabilities.js'
-export { engineCapabilities } from './bundle/capabilities.js'
 export type { LoadBundleOptions } from './bundle/load-bundle.js'
 export { loadBundle } from './bundle/load-bundle.js'
 export type { BundleSizeLimits } from './bundle/read-bundle-archive.js'
 export type { BundleVerification, BundleVerificationKey } from './bundle/verify-bundle-signature.js'
 export { verifyBundleSignature } from './bundle/verify-bundle-signature.js'
-export { CanonicalText } from './canonical-json.js'
-export { formatCatalogDiff } from './catalog/catalog-diff.js'
 export type { CatalogKind } from './catalog/catalog-digest.js'
-export { catalogDigest, DIGEST_FIELDS } from './catalog/catalog-digest.js'
-export type { CatalogConnection, CatalogSource, ConnectOptions } from './catalog/connect-mcp-client.js'
-export { connectMcpClient } from './catalog/connect-mcp-client.js'
+export type { CatalogSource } from './catalog/connect-mcp-client.js'
 export type { CatalogImport, ImportCatalogOptions } from './catalog/import-catalog.js'
 export { importCatalog } from './catalog/import-catalog.js'
 export type {
   CatalogEntry,
   CatalogLimits,
-  ListCatalogOptions,
   ServerCatalog,
   SkippedEntry,
   ToolHints,
 } from './catalog/list-server-catalog.js'
-export { DEFAULT_CATALOG_LIMITS, listServerCatalog, TOOL_HINTS } from './catalog/list-server-catalog.js'
 export type { CatalogChange, CatalogMerge, HintChange } from './catalog/merge-server-catalog.js'
-export { CATALOG_KINDS, mergeServerCatalog, REVIEW_MARK } from './catalog/merge-server-catalog.js'
-export type { DemoOptions, RunningDemo } from './demo/run-demo.js'
-export { runDemo } from './demo/run-demo.js'
-export type { SampleMcpServer } from './demo/sample-mcp-server.js'
-export { startSampleMcpServer } from './demo/sample-mcp-server.js'
-export { applyRedactions } from './enforce/apply-redactions.js'
-export type { PolicyDenial } from './enforce/policy-denial.js'
-export { policyDenial } from './enforce/policy-denial.js'
+export {
+  DEFAULT_BUNDLE_DATA_FILE,
+  DEFAULT_BUNDLE_DIR,
+  DEFAULT_BUNDLE_FILE,
+  DEFAULT_BUNDLE_POLL_SECONDS,
+  DEFAULT_BUNDLE_STORE,
+  DEFAULT_CHECKPOINT_KEY_DIR,
+  DEFAULT_DEV_CLIENT_ID,
+  DEFAULT_DEV_KEY_DIR,
+  DEFAULT_DEV_TOKEN_LIFETIME,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_HOST,
+  DEFAULT_LOG_DIR,
+  DEFAULT_PDP_PORT,
+  DEFAULT_REGO_DIR,
+  DEFAULT_SERVER,
+  DEFAULT_SERVERS,
+  defaultServerResource,
+} from './defaults.js'
+export { enforcePolicy } from './enforce/enforce-policy.js'
 export type { PolicyEnforcementOptions } from './enforce/policy-enforcing-transport.js'
 export { PolicyEnforcingTransport } from './enforce/policy-enforcing-transport.js'
-export type { BuiltinProvider } from './engine/builtins/builtin-table.js'
-export { builtinTable } from './engine/builtins/builtin-table.js'
-export type { HostBuiltin } from './engine/builtins/host-builtin.js'
 export type { Decision, Obligations, Reason, ResponseJudgement } from './engine/decision.js'
 export type { NdBuiltinCache } from './engine/nd-builtin-cache.js'
 export type {
@@ -96,8 +85,6 @@ export { DECISION_ENTRYPOINT, PolicyEngine, RESPONSE_ENTRYPOINT } from './engine
 export type { MemoryLimits, NdOptions } from './engine/policy-instance.js'
 export type { McpPolicyErrorCode } from './errors.js'
 export { errorCodes, errorTable, McpPolicyError, toMcpPolicyError } from './errors.js'
-export type { DecisionPoolOptions, DecisionPoolStatus } from './gateway/decision-pool.js'
-export { DecisionPool } from './gateway/decision-pool.js'
 export type {
   GatewayConfig,
   GatewayLimits,
@@ -110,10 +97,10 @@ export {
   gatewayConfigSchema,
   loadGatewayConfig,
   resolveGatewayConfig,
-  serverIdFromCommand,
 } from './gateway/gateway-config.js'
 export type { RunningGateway, StartGatewayOptions } from './gateway/mcp-gateway.js'
 export { startGateway } from './gateway/mcp-gateway.js'
+export type { CacheStats } from './identity/cache-stats.js'
 export type { DevActClaim, DevKey, DevTokenOptions } from './identity/dev-token.js'
 export {
   createDevKey,
@@ -140,7 +127,6 @@ export type {
   IntrospectionOutcome,
   RevocationUnavailableAction,
 } from './identity/identity-events.js'
-export type { IntrospectionCacheStats } from './identity/introspection-cache.js'
 export type {
   RevocableToken,
   Revocation,
@@ -150,18 +136,12 @@ export type {
 export { RevocationList } from './identity/revocation-list.js'
 export type { Actor, Subject, TokenFacts } from './identity/subject.js'
 export type { TokenPolicy } from './identity/token-policy.js'
-export { maxTokenLifetimes, resolveTokenPolicy } from './identity/token-policy.js'
 export type { TokenVerifierOptions } from './identity/token-verifier.js'
 export { TokenVerifier } from './identity/token-verifier.js'
-export type { SubjectCacheStats } from './identity/verified-subject-cache.js'
 export type { AnalysisDeclarations } from './normalize/argument-analysis/analysis-declarations.js'
 export { analysisDeclarations } from './normalize/argument-analysis/analysis-declarations.js'
 export type { ToolArgumentAnalysis } from './normalize/argument-analysis/analyze-arguments.js'
-export {
-  ARGUMENT_ANALYZERS,
-  analyzeArguments,
-  loadArgumentAnalyzers,
-} from './normalize/argument-analysis/analyze-arguments.js'
+export { loadArgumentAnalyzers } from './normalize/argument-analysis/analyze-arguments.js'
 export type {
   ArgumentAnalysis,
   FailedAnalysis,
@@ -175,10 +155,6 @@ export type {
   ArgumentValidationError,
 } from './normalize/argument-validation/argument-validation.js'
 export type { SchemaLimits } from './normalize/argument-validation/bounded-schema.js'
-export {
-  compileBoundedSchema,
-  DEFAULT_SCHEMA_LIMITS,
-} from './normalize/argument-validation/bounded-schema.js'
 export type { ToolInputSchemas } from './normalize/argument-validation/tool-input-schemas.js'
 export { toolInputSchemas } from './normalize/argument-validation/tool-input-schemas.js'
 export type { HeaderBag } from './normalize/http-envelope.js'
@@ -186,7 +162,7 @@ export type { InputDocument, McpFacts, RequestContext } from './normalize/input-
 export type { NormalizeConfig, NormalizeLimits, ServerRoute } from './normalize/normalize-config.js'
 export { normalizeRequest } from './normalize/normalize-request.js'
 export type { NormalizeOptions, RequestEnvelope, SubjectResolver } from './normalize/request-normalizer.js'
-export { parseResourceUri, RequestNormalizer } from './normalize/request-normalizer.js'
+export { RequestNormalizer } from './normalize/request-normalizer.js'
 export type { AuthzenEvaluation } from './pdp/authzen-mapping.js'
 export { AuthzenMapper } from './pdp/authzen-mapping.js'
 export type {
@@ -197,12 +173,7 @@ export type {
   OnBundle,
 } from './pdp/bundle-source.js'
 export type { DecidedMessage, DecisionPort, ResponseJudgementRequest } from './pdp/decision-port.js'
-export type {
-  DecisionObserver,
-  McpDecisionResponse,
-  McpRequestFacts,
-  McpResponseJudgement,
-} from './pdp/decision-service.js'
+export type { DecisionObserver, McpDecisionResponse, McpResponseJudgement } from './pdp/decision-service.js'
 export { DecisionService } from './pdp/decision-service.js'
 export type { FileBundleSourceOptions } from './pdp/file-bundle-source.js'
 export { FileBundleSource } from './pdp/file-bundle-source.js'
@@ -210,13 +181,7 @@ export type { HttpBundleSourceOptions } from './pdp/http-bundle-source.js'
 export { HttpBundleSource } from './pdp/http-bundle-source.js'
 export type { JsonRpcDenial } from './pdp/jsonrpc-denial.js'
 export { jsonRpcDenial, POLICY_DENIED_ERROR_CODE } from './pdp/jsonrpc-denial.js'
-export {
-  assertSafeBind,
-  isLoopbackHost,
-  loadPdpConfig,
-  pdpConfigSchema,
-  resolvePdpConfig,
-} from './pdp/load-pdp-config.js'
+export { loadPdpConfig, pdpConfigSchema, resolvePdpConfig } from './pdp/load-pdp-config.js'
 export type { RunPdpOptions } from './pdp/pdp-cluster.js'
 export { runPdp } from './pdp/pdp-cluster.js'
 export type {
@@ -227,43 +192,23 @@ export type {
   PdpLogConfig,
   TlsConfig,
 } from './pdp/pdp-config.js'
-export { DEFAULT_SERVERS, defaultPdpConfig, defaultServerResource } from './pdp/pdp-config.js'
-export type { IdentityMetricSources } from './pdp/pdp-metrics.js'
-export { PdpMetrics } from './pdp/pdp-metrics.js'
+export { defaultPdpConfig } from './pdp/pdp-config.js'
 export type { RunningPdp, StartPdpOptions } from './pdp/pdp-server.js'
 export { startPdp } from './pdp/pdp-server.js'
 export type { PolicyCheck } from './policy-test/check-policy.js'
 export { checkPolicy } from './policy-test/check-policy.js'
-export type { OpaDisagreement } from './policy-test/compare-with-opa.js'
-export { compareWithOpa } from './policy-test/compare-with-opa.js'
 export type {
   CaseExpectation,
   CaseIdentity,
   DecisionCase,
   DecisionCaseFile,
 } from './policy-test/decision-cases.js'
-export { findCaseFiles, readCaseFile } from './policy-test/decision-cases.js'
-export { decisionCasesSchema } from './policy-test/decision-cases-schema.js'
-export type { RegoTest } from './policy-test/discover-rego-tests.js'
-export { discoverRegoTests, findRegoFiles } from './policy-test/discover-rego-tests.js'
 export type { TestReportFormat } from './policy-test/format-test-report.js'
 export { formatTestReport } from './policy-test/format-test-report.js'
 export type { PolicyTestReport, PolicyTestResult, TestOutcome } from './policy-test/policy-test-result.js'
-export { reportExitCode, summarize } from './policy-test/policy-test-result.js'
-export { DEFAULT_CASE_TIME, runDecisionCases } from './policy-test/run-decision-cases.js'
+export { reportExitCode } from './policy-test/policy-test-result.js'
 export type { PolicyTestOptions } from './policy-test/run-policy-tests.js'
 export { runPolicyTests } from './policy-test/run-policy-tests.js'
-export type { RunRegoTestsOptions } from './policy-test/run-rego-tests.js'
-export { runRegoTests } from './policy-test/run-rego-tests.js'
-export { CI_WORKFLOW_PATH, ciWorkflow, pinnedPackageSpec } from './scaffold/ci-workflow.js'
-export type { InitPolicyRepoOptions } from './scaffold/init-policy-repo.js'
-export { initPolicyRepo, recordPolicyRepoSample } from './scaffold/init-policy-repo.js'
-export { policyRepoTemplate } from './scaffold/policy-repo-template.js'
-export type { RecordedSampleLog, RecordSampleLogOptions } from './scaffold/record-sample-log.js'
-export { recordSampleLog, SAMPLE_LOG_CHAIN, SAMPLE_LOG_DIR } from './scaffold/record-sample-log.js'
-export { referenceTemplate } from './scaffold/reference-template.js'
-export type { PolicyTemplateName } from './scaffold/repo-readme.js'
-export { repoReadme } from './scaffold/repo-readme.js'
 export type { BackchannelLogoutConfig } from './signals/backchannel-logout-config.js'
 export { backchannelLogoutConfigSchema } from './signals/backchannel-logout-config.js'
 export type {
@@ -274,9 +219,6 @@ export type {
 } from './signals/revocation-record.js'
 export type { SsfConfig, SsfPollConfig, SsfTransmitterConfig } from './signals/ssf-config.js'
 export { ssfConfigSchema } from './signals/ssf-config.js'
-export { ClusterStateRelay } from './state/cluster-state-relay.js'
-export type { ClusterStateStoreOptions } from './state/cluster-state-store.js'
-export { ClusterStateStore } from './state/cluster-state-store.js'
 export { MemoryStateStore } from './state/memory-state-store.js'
 export { openStateStore } from './state/open-state-store.js'
 export type { RedisStateStoreOptions } from './state/redis-state-store.js'
@@ -291,7 +233,6 @@ export type {
   StateEntry,
   StateStore,
 } from './state/state-store.js'
-export { namespacePattern } from './state/state-store.js'
 export type { ResolveOpaOptions } from './toolchain/opa.js'
-export { resolveOpa, runOpa } from './toolchain/opa.js'
+export { resolveOpa } from './toolchain/opa.js'
 export { OPA_VERSION } from './toolchain/opa-version.js'

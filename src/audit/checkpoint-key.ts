@@ -7,10 +7,8 @@ import {
 } from 'node:crypto'
 import { link, lstat, mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DEFAULT_CHECKPOINT_KEY_DIR } from '../defaults.js'
 import { McpPolicyError } from '../errors.js'
-
-/** Where `serve`, the gateway and the demo keep the checkpoint key they create on first run. */
-export const DEFAULT_CHECKPOINT_KEY_DIR = '.checkpoint-keys'
 
 /** The PKCS#8 PEM private key file in a checkpoint key directory (mode 0600). */
 export const CHECKPOINT_PRIVATE_KEY_FILE = 'checkpoint-ed25519.pem'
@@ -107,12 +105,23 @@ export async function createCheckpointKey(dir: string): Promise<CheckpointKey> {
   return { privateKey, publicKeyPem, privateKeyPath, publicKeyPath, created: true }
 }
 
-/** What {@link defaultCheckpointSigning} needs of a decision-log configuration. */
+/**
+ * The checkpoint members of a decision-log configuration: what {@link defaultCheckpointSigning}
+ * reads. The PDP's and the gateway's `log` configuration (`PdpLogConfig`) extends it.
+ */
 export interface CheckpointLogConfig {
+  /** Directory of the log files. Default `decision-logs` (`DEFAULT_LOG_DIR`). */
   dir: string
-  /** PKCS#8 PEM Ed25519 key; wins over the default key. */
+  /**
+   * PKCS#8 PEM Ed25519 key signing checkpoints. Omitted, the CLIs (`serve`, `gateway`, `demo`) sign
+   * with a key they create on first run in `.checkpoint-keys/` (`defaultCheckpointSigning`);
+   * `startPdp` and `openDecisionCore` themselves sign only with the key named here.
+   */
   signingKeyFile?: string
-  /** `false` turns checkpoint signing off. */
+  /**
+   * `false` turns checkpoint signing off (then `verify-log` cannot detect deleted last lines or
+   * forged events); it cannot be combined with `signingKeyFile`. Default: on.
+   */
   checkpoints?: boolean
 }
 

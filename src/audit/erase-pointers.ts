@@ -7,6 +7,8 @@
  * through it: copying it again per pointer made the cost pointers × size, and a request can choose
  * both (64 masked names in an object of 80,000 keys took seconds).
  *
+ * @internal
+ *
  * @example
  * ```ts
  * erasePointers({ a: { password: 'x', user: 'u' } }, ['/a/password']) // { value: { a: { user: 'u' } }, erased: ['/a/password'] }

@@ -10,6 +10,8 @@ const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: u
  * The chain hash of an event: SHA-256 (hex) of the RFC 8785 (JCS) canonical JSON of the event
  * without its `hash` field, so any edit to any field, or to the order of events, breaks the chain.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * const hash = eventHash({ ...event, hash: undefined })
@@ -70,7 +72,11 @@ function withCanonicalInput(event: Record<string, unknown>, inputJson: string): 
   return `${head === '{}' ? '{' : `${head.slice(0, -1)},`}"input":${inputJson}${tail === '{}' ? '}' : `,${tail.slice(1)}`}`
 }
 
-/** The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together. */
+/**
+ * The `prev` of a chain's first event: bound to the chain id, so chains cannot be spliced together.
+ *
+ * @internal
+ */
 export function genesisHash(chain: string): string {
   return digest('sha256', `mcp-policy/decision-log/v1/genesis:${chain}`, 'hex')
 }

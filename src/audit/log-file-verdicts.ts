@@ -6,10 +6,16 @@ import { type LogFinding, type LogVerification, logFileChain } from './verify-lo
  * verified with the key pins its chain), `unverified` (no finding in it, but nothing pins it:
  * no key, no signed checkpoint, or its chain is broken elsewhere), `tampered` (a finding in this
  * file), or `unchecked` (not a decision-log file name, or the log could not be read).
+ *
+ * @internal
  */
 export type LogFileStatus = 'verified' | 'unverified' | 'tampered' | 'unchecked'
 
-/** One log file with its verification result, as a replay report names it. */
+/**
+ * One log file with its verification result, as a replay report names it.
+ *
+ * @internal
+ */
 export interface LogFileVerdict {
   path: string
   /** The chain, from the file name. */
@@ -26,6 +32,8 @@ export interface LogFileVerdict {
  * replay read. Worded as `mcp-policy verify-log` words its verdict: without the checkpoint public
  * key, or without a signed checkpoint, a log with no finding is "NOT VERIFIED", because deleted
  * last lines and forged events cannot be detected.
+ *
+ * @internal
  *
  * @example
  * ```ts

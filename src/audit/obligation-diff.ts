@@ -36,6 +36,8 @@ const NEUTRAL = new Set(['headers'])
  * empty list means the obligations are the same. Entries are compared as canonical JSON, so key
  * order never counts as a change.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * diffObligations(

@@ -5,6 +5,7 @@ import type { Bundle } from '../bundle/bundle.js'
 import { bundleStorePath } from '../bundle/bundle-store.js'
 import { loadBundle } from '../bundle/load-bundle.js'
 import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
+import { DEFAULT_BUNDLE_STORE } from '../defaults.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { toMcpPolicyError } from '../errors.js'
 import { type DecisionEvent, REJECTED_PATH, REVOCATION_PATH } from './decision-event.js'
@@ -154,7 +155,7 @@ export async function replayLog(
   paths: readonly string[],
   options: ReplayOptions = {},
 ): Promise<ReplayReport> {
-  const store = options.bundleStore ?? '.bundle-store'
+  const store = options.bundleStore ?? DEFAULT_BUNDLE_STORE
   const engines = new Map<string, PolicyEngine | undefined>()
   // The bundles read, by digest, as the report names them (build time and where the archive was).
   const manifests = new Map<string, ReplayBundle | undefined>()

@@ -2,7 +2,11 @@ import { open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 
-/** How far one chain has been shipped: the next byte to send is `offset` in file `file`. */
+/**
+ * How far one chain has been shipped: the next byte to send is `offset` in file `file`.
+ *
+ * @internal
+ */
 export interface ShipPosition {
   /** File index of the chain (`decisions-<chain>-<file>.jsonl`). */
   file: number
@@ -12,7 +16,11 @@ export interface ShipPosition {
   events: number
 }
 
-/** The shipper's persisted state: one position per chain. */
+/**
+ * The shipper's persisted state: one position per chain.
+ *
+ * @internal
+ */
 export interface ShipCursor {
   version: 1
   chains: Record<string, ShipPosition>
@@ -20,6 +28,8 @@ export interface ShipCursor {
 
 /**
  * Reads a shipping cursor; a missing file is a fresh start (ship everything).
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_LOG_CONFIG_INVALID` when the file exists but is not a cursor — never
  * guessed at, since a wrong position would either lose or re-send events. Deleting the file re-ships

@@ -120,6 +120,8 @@ const EVENT_FILE = /^decisions-(.+)-(\d{6})\.jsonl$/
  * The chain a decision-log file belongs to, read from its name (`decisions-<chain>-<nnnnnn>.jsonl`,
  * as {@link verifyLog} finds them), or undefined for a file of another name, which it does not verify.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * logFileChain('logs/decisions-worker-1-000002.jsonl') // 'worker-1'

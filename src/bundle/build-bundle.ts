@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto'
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
+import { DEFAULT_BUNDLE_DIR, DEFAULT_BUNDLE_STORE, DEFAULT_REGO_DIR } from '../defaults.js'
 import { builtinTable } from '../engine/builtins/builtin-table.js'
 import { McpPolicyError } from '../errors.js'
 import { resolveOpa, runOpa } from '../toolchain/opa.js'
 import type { BundleManifest } from './bundle.js'
-import { DEFAULT_BUNDLE_STORE, storeBundle } from './bundle-store.js'
+import { storeBundle } from './bundle-store.js'
 import { narrowToEngine, opaCapabilities } from './capabilities.js'
 
 /** Options for {@link buildBundle}. */
@@ -73,8 +74,8 @@ const DEFAULT_ENTRYPOINTS = ['mcp/decision', 'mcp/response']
  * ```
  */
 export async function buildBundle(options: BuildBundleOptions = {}): Promise<BuiltBundle> {
-  const bundleDir = resolve(options.bundleDir ?? 'bundles/default')
-  const regoDir = resolve(options.regoDir ?? 'rego')
+  const bundleDir = resolve(options.bundleDir ?? DEFAULT_BUNDLE_DIR)
+  const regoDir = resolve(options.regoDir ?? DEFAULT_REGO_DIR)
   const out = resolve(options.out ?? `${bundleDir.replace(/\/+$/, '')}.tar.gz`)
   const opa = options.opa ?? (await resolveOpa())
   const manifest = await readManifest(bundleDir)

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto'
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** Default bundle store directory, relative to the working directory. */
-export const DEFAULT_BUNDLE_STORE = '.bundle-store'
-
 /**
  * Keeps a bundle archive under its content digest (`<dir>/sha256-<hex>.tar.gz`) so a replay months
  * later finds the exact policy a decision was made with. Idempotent; the write is atomic (rename).
+ *
+ * @internal
  *
  * @example
  * ```ts
@@ -36,6 +35,8 @@ export async function storeBundle(
 
 /**
  * {@link storeBundle} for archive bytes already in memory (a bundle fetched from a bundle service).
+ *
+ * @internal
  */
 export async function storeBundleBytes(
   storeDir: string,
@@ -56,7 +57,11 @@ export async function storeBundleBytes(
   return { digest: `sha256:${hex}`, path }
 }
 
-/** Where the bundle with a `sha256:<hex>` digest lives in a store. */
+/**
+ * Where the bundle with a `sha256:<hex>` digest lives in a store.
+ *
+ * @internal
+ */
 export function bundleStorePath(storeDir: string, digest: string): string {
   const match = /^sha256:([0-9a-f]{64})$/.exec(digest)
   if (!match) throw new Error(`not a sha256 digest: ${digest}`)

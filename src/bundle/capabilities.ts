@@ -3,7 +3,11 @@ import { McpPolicyError } from '../errors.js'
 import { runOpa } from '../toolchain/opa.js'
 import { OPA_VERSION } from '../toolchain/opa-version.js'
 
-/** The parts of an OPA capabilities document this project reads. */
+/**
+ * The parts of an OPA capabilities document this project reads.
+ *
+ * @internal
+ */
 export interface OpaCapabilities {
   builtins: { name: string; [key: string]: unknown }[]
   [key: string]: unknown
@@ -13,6 +17,8 @@ export interface OpaCapabilities {
  * OPA's capabilities for the pinned version, narrowed to the builtins this engine implements
  * (`builtinTable`). Passed to `opa build`, it makes a policy that calls anything else fail at build
  * time instead of at decision time.
+ *
+ * @internal
  *
  * @example
  * ```ts

@@ -14,6 +14,8 @@ export interface BundleSizeLimits {
  * Unpacks an OPA bundle `.tar.gz` into a map of file path (without leading `/`) to bytes.
  * Only regular files are kept; links and devices are rejected because OPA bundles never carry them.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_BUNDLE_CORRUPT` or `ERR_BUNDLE_TOO_LARGE`.
  * @example
  * ```ts

@@ -20,6 +20,8 @@ const SIGNS: Record<CatalogChange['type'], string> = { added: '+', changed: '~',
  * recorded. Names come from the server, so every name is made {@link printable}, quoted when it is
  * not a plain identifier, and cut at 120 characters.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * formatCatalogDiff('filesystem', result.changes, result.catalog)

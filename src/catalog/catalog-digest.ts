@@ -13,6 +13,8 @@ export type CatalogKind = 'tools' | 'prompts' | 'resources' | 'resource_template
  * without changing what the tool does, and a CI gate that trips on them teaches people to ignore it.
  * The fields are taken from the server's answer as sent (not as an SDK schema re-shaped it), so a
  * digest does not move when the SDK is upgraded.
+ *
+ * @internal
  */
 export const DIGEST_FIELDS: Readonly<Record<CatalogKind, readonly string[]>> = {
   tools: ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'],
@@ -25,6 +27,8 @@ export const DIGEST_FIELDS: Readonly<Record<CatalogKind, readonly string[]>> = {
  * `sha256:<hex>` of the RFC 8785 canonical JSON of a definition's {@link DIGEST_FIELDS} (absent
  * fields are left out, so a server that starts sending `"title"` changes the digest, and one that
  * reorders keys does not).
+ *
+ * @internal
  *
  * @throws TypeError when the definition cannot be canonicalized (it nests deeper than 1000 levels).
  * @example

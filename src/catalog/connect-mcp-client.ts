@@ -29,7 +29,11 @@ export type CatalogSource =
       headers?: Record<string, string>
     }
 
-/** An initialized SDK client and how it got there. */
+/**
+ * An initialized SDK client and how it got there.
+ *
+ * @internal
+ */
 export interface CatalogConnection {
   client: Client
   transport: 'stdio' | 'streamable-http' | 'sse'
@@ -37,7 +41,11 @@ export interface CatalogConnection {
   close: () => Promise<void>
 }
 
-/** How long connecting and each list request may take, in milliseconds. */
+/**
+ * How long connecting and each list request may take, in milliseconds.
+ *
+ * @internal
+ */
 export interface ConnectOptions {
   timeoutMs?: number
 }
@@ -53,6 +61,8 @@ const STDERR_TAIL = 4000
  * it tries Streamable HTTP first and falls back to the legacy HTTP+SSE transport when the server
  * answers the initialize POST with a 4xx other than 401/403, as the MCP specification's
  * backwards-compatibility section describes (an auth failure is reported, not retried on SSE).
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_CATALOG_CONNECT_FAILED` when the server cannot be started, reached or
  *   initialized in time; for stdio the message ends with the tail of the server's stderr.

@@ -13,7 +13,11 @@ export interface ToolHints {
   openWorldHint?: boolean
 }
 
-/** The hints recorded per tool, in the order they are written to data. */
+/**
+ * The hints recorded per tool, in the order they are written to data.
+ *
+ * @internal
+ */
 export const TOOL_HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const
 
 /** One tool, prompt, resource or resource template as the catalog records it. */
@@ -61,14 +65,22 @@ export interface CatalogLimits {
   maxNameLength: number
 }
 
-/** The default {@link CatalogLimits}. */
+/**
+ * The default {@link CatalogLimits}.
+ *
+ * @internal
+ */
 export const DEFAULT_CATALOG_LIMITS: Readonly<CatalogLimits> = {
   maxPages: 100,
   maxEntries: 10_000,
   maxNameLength: 1024,
 }
 
-/** Options of {@link listServerCatalog}. */
+/**
+ * Options of {@link listServerCatalog}.
+ *
+ * @internal
+ */
 export interface ListCatalogOptions extends ConnectOptions {
   limits?: Partial<CatalogLimits>
 }
@@ -105,6 +117,8 @@ const pageSchema = z.looseObject({ nextCursor: z.string().optional() })
  * Connects to an MCP server with the official SDK client and lists its tools, prompts, resources
  * and resource templates (each kind only when the server declares the capability), following
  * `nextCursor` up to the page bound.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_CATALOG_CONNECT_FAILED` when the server cannot be started or
  *   initialized; `ERR_CATALOG_LIST_INVALID` when a list request fails or times out, an answer is

@@ -4,13 +4,19 @@ import type { CatalogKind } from './catalog-digest.js'
 import { type CatalogEntry, type ServerCatalog, TOOL_HINTS, type ToolHints } from './list-server-catalog.js'
 import { printable } from './printable.js'
 
-/** The kinds, in the order they are merged and reported. */
+/**
+ * The kinds, in the order they are merged and reported.
+ *
+ * @internal
+ */
 export const CATALOG_KINDS: readonly CatalogKind[] = ['tools', 'prompts', 'resources', 'resource_templates']
 
 /**
  * The mark a tool gets when an import first sees it: `"review": "pending"`. The reference policy
  * denies a marked tool (`tool_unreviewed`) and leaves it out of `visible_tools`, whatever grant
  * matches its name, until a person has written its argument rules and deleted the mark.
+ *
+ * @internal
  */
 export const REVIEW_MARK = { field: 'review', pending: 'pending' } as const
 
@@ -57,6 +63,8 @@ export interface CatalogMerge {
  *
  * Keys come from the server and may be anything (`__proto__`, `constructor`): entries are built
  * with `Object.fromEntries` and looked up with `Object.hasOwn`, never by assignment or `in`.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_CATALOG_DATA_INVALID` when the existing entry, a kind's map or one of
  *   its entries is not a JSON object.

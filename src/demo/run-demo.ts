@@ -1,20 +1,21 @@
 import { createPublicKey } from 'node:crypto'
 import { join } from 'node:path'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { defaultCheckpointSigning } from '../audit/checkpoint-key.js'
 import { replayLog } from '../audit/replay-log.js'
 import { verifyLog } from '../audit/verify-log.js'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_LOG_DIR } from '../defaults.js'
 import { defaultGatewayConfig, type GatewayConfig } from '../gateway/gateway-config.js'
 import { type RunningGateway, startGateway } from '../gateway/mcp-gateway.js'
 import { loadOrCreateDevKey, mintDevToken } from '../identity/dev-token.js'
 import { POLICY_DENIED_ERROR_CODE } from '../pdp/jsonrpc-denial.js'
 import { type SampleMcpServer, startSampleMcpServer } from './sample-mcp-server.js'
 
-/** Options for {@link runDemo}. */
+/**
+ * Options for {@link runDemo}.
+ *
+ * @internal
+ */
 export interface DemoOptions {
   /** The bundle the gateway decides with. */
   bundle: string
@@ -25,7 +26,11 @@ export interface DemoOptions {
   print?: (line: string) => void
 }
 
-/** The demo's running parts, for the caller to stop. */
+/**
+ * The demo's running parts, for the caller to stop.
+ *
+ * @internal
+ */
 export interface RunningDemo {
   gateway: RunningGateway
   server: SampleMcpServer
@@ -40,20 +45,23 @@ interface Caller {
 
 /**
  * The `npm start` demo, on embedded defaults and loopback only: a sample GitHub-like MCP server
- * (the real SDK over Streamable HTTP, no policy code of its own) protected by `mcp-policy gateway`
- * with the default bundle and the local dev issuer, and a scripted agent (the real SDK client,
- * real signed tokens) making allowed and denied calls through the gateway. Each decision is
- * printed with its reason; then the gateway's decision log is verified and replayed.
+ * (the real SDK over Streamable HTTP, MCP up to 2025-11-25, no policy code of its own) protected by
+ * `mcp-policy gateway` with the default bundle and the local dev issuer, and a scripted agent (the
+ * real MCP SDK v2 client speaking the current revision, 2026-07-28; real signed tokens) making
+ * allowed and denied calls through the gateway, which bridges the revisions. Each call is printed
+ * with its decision and reason; then the gateway's decision log is verified and replayed.
+ *
+ * @internal
  */
 export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`))
   const logDir =
-    options.logDir ?? join('decision-logs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+    options.logDir ?? join(DEFAULT_LOG_DIR, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   // The upstream knows nothing of the policy: the gateway in front of it is the enforcement point.
   const server = await startSampleMcpServer()
   const config: GatewayConfig = {
     ...defaultGatewayConfig(),
-    port: options.port ?? 8080,
+    port: options.port ?? DEFAULT_GATEWAY_PORT,
     bundle: { file: options.bundle },
     log: { dir: logDir, durability: 'batch' },
     servers: { github: { url: server.url, destination: 'public' } },
@@ -75,6 +83,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   print(`gateway     ${endpoint}  (bundle ${digest}…, log ${logDir})`)
   print(
     `MCP server  ${server.url}  (sample "github" server, no policy code: the gateway decides every message)`,
+  )
+  print(
+    `agent       MCP ${DEMO_PROTOCOL_VERSION} (SDK v2 client: no initialize, no session; the gateway bridges to the server's 2025-11-25)`,
   )
   print('')
 
@@ -135,8 +146,20 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   }
 }
 
+/** The revision the demo's agent speaks: the current one. */
+const DEMO_PROTOCOL_VERSION = '2026-07-28'
+
+/**
+ * The agent's client: the MCP SDK v2 client pinned to the current revision — no `initialize`, no
+ * session, its revision and client info in every request's `_meta`, `Mcp-Method`/`Mcp-Name`
+ * headers. Connecting asks the gateway `server/discover` (itself a decision); the sample server
+ * behind it speaks only earlier revisions, which the gateway bridges.
+ */
 async function connect(url: string, caller: Caller): Promise<Client> {
-  const client = new Client({ name: 'demo-agent', version: '1.0.0' })
+  const client = new Client(
+    { name: 'demo-agent', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: DEMO_PROTOCOL_VERSION } } },
+  )
   const headers: Record<string, string> = caller.token ? { authorization: `Bearer ${caller.token}` } : {}
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }))
   return client
@@ -189,16 +212,16 @@ async function call(
 /**
  * The gateway answers a request without a valid token at the HTTP level (401 and a
  * `WWW-Authenticate` challenge, so OAuth clients can sign in); the SDK client without an auth
- * provider raises it as an HTTP error carrying the gateway's JSON-RPC body.
+ * provider raises it as an HTTP error (already at `server/discover`, when it connects) carrying
+ * the gateway's JSON-RPC body.
  */
 function challengeOf(
   err: unknown,
 ): { code?: number; message?: string; data?: { reason?: string; status?: number } } | undefined {
-  if (!(err instanceof StreamableHTTPError)) return undefined
-  const body = err.message.slice(err.message.indexOf('{'))
+  if (!(err instanceof SdkHttpError) || typeof err.data.text !== 'string') return undefined
   try {
     return (
-      JSON.parse(body) as {
+      JSON.parse(err.data.text) as {
         error?: { code?: number; message?: string; data?: { reason?: string; status?: number } }
       }
     ).error

@@ -9,7 +9,11 @@ import { z } from 'zod'
 /** A secret the sample server leaks in a tool result (AWS's documented example key id). */
 export const leakedAwsKey = 'AKIAIOSFODNN7EXAMPLE'
 
-/** A running sample MCP server on loopback. */
+/**
+ * A running sample MCP server on loopback.
+ *
+ * @internal
+ */
 export interface SampleMcpServer {
   url: string
   /** Tool calls the server actually executed, by tool name: a denied call must never get here. */
@@ -22,6 +26,8 @@ export interface SampleMcpServer {
  * `StreamableHTTPServerTransport`) on 127.0.0.1, serving `/mcp`. `wrap` lets a test put a policy
  * enforcement point around each transport; without it the server enforces nothing (it sits behind
  * a gateway).
+ *
+ * @internal
  */
 export async function startSampleMcpServer(
   wrap: (transport: Transport) => Transport = (t) => t,

@@ -4,6 +4,8 @@
  * that cannot be applied must block the result rather than let the original through. The pointer
  * `""` names the whole value (a tool result that is a bare string).
  *
+ * @internal
+ *
  * @example
  * ```ts
  * applyRedactions({ content: [{ type: 'text', text: 'key AKIA…' }] }, [{ path: '/content/0/text', replacement: 'key [REDACTED]' }])

@@ -2,7 +2,11 @@ import type { Reason } from '../engine/decision.js'
 import { errorTable, type McpPolicyErrorCode } from '../errors.js'
 import { POLICY_DENIED_ERROR_CODE } from '../pdp/jsonrpc-denial.js'
 
-/** The JSON-RPC error an enforcement point sends for a denied request or a blocked result. */
+/**
+ * The JSON-RPC error an enforcement point sends for a denied request or a blocked result.
+ *
+ * @internal
+ */
 export interface PolicyDenial {
   code: number
   message: string
@@ -15,6 +19,8 @@ export interface PolicyDenial {
  * caller and pass as they are; engine and normalizer failures (`ERR_*`) keep their stable code but
  * get the error table's generic summary as message, so no trap text, stack or policy internals reach
  * a client.
+ *
+ * @internal
  *
  * @example
  * ```ts

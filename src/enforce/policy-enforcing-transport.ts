@@ -5,7 +5,9 @@ import type { Decision } from '../engine/decision.js'
 import type { PolicyEngine } from '../engine/policy-engine.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
+import type { McpMessage as Message } from '../normalize/mcp-message.js'
 import type { RequestNormalizer } from '../normalize/request-normalizer.js'
+import type { AdmittedRequest } from '../pdp/decision-port.js'
 import { DecisionService } from '../pdp/decision-service.js'
 import { policyDenial } from './policy-denial.js'
 import { filterToolList, judgeToolResult } from './result-enforcement.js'
@@ -34,13 +36,22 @@ export interface PolicyEnforcementOptions {
   attributes?: Record<string, unknown>
 }
 
-interface Admitted {
-  method: string
-  input: InputDocument
-  decision: Decision
+/**
+ * What a transport of the MCP SDK v2 (`@modelcontextprotocol/server`) has beyond v1's `Transport`:
+ * the wrapper passes these on, so one class serves servers of both SDKs.
+ */
+interface V2TransportMembers {
+  readonly hasPerRequestStream?: boolean
+  setSupportedProtocolVersions?: (versions: string[]) => void
 }
 
-type Message = Record<string, unknown> & { id?: RequestId; method?: string }
+/**
+ * Where the v2 SDK's transports put the HTTP request a message came in (`extra.request`, a Fetch
+ * `Request`); v1's put its headers in `extra.requestInfo.headers`.
+ */
+interface V2MessageExtra {
+  request?: { headers?: { forEach(visit: (value: string, name: string) => void): void } }
+}
 
 /**
  * A policy enforcement point for any MCP SDK server: wraps the server's transport, so every message
@@ -60,7 +71,13 @@ type Message = Record<string, unknown> & { id?: RequestId; method?: string }
  *
  * Wrapping the transport, not the server's handlers, means one wrapper covers every method the
  * server implements now or later — including ones nobody thought to guard — and every SDK server
- * (`McpServer`, low-level `Server`) over any transport.
+ * (`McpServer`, low-level `Server`) over any transport, of either MCP SDK: v1
+ * (`@modelcontextprotocol/sdk`, revisions up to 2025-11-25) and v2 (`@modelcontextprotocol/server`,
+ * 2026-07-28 and the stateless fallback for earlier ones). v2's `Transport` is v1's plus optional
+ * members, which the wrapper passes on; 2026-07-28 requests carry their revision and client in
+ * `_meta`, which the normalizer reads, so each request is judged on its own, with no session.
+ * A v2 serving entry that builds its transports itself (`createMcpHandler`) is reached through
+ * `enforcePolicy`.
  *
  * @example
  * ```ts
@@ -77,7 +94,7 @@ export class PolicyEnforcingTransport implements Transport {
   readonly #inner: Transport
   readonly #options: PolicyEnforcementOptions
   readonly #service: DecisionService
-  readonly #admitted = new Map<RequestId, Admitted>()
+  readonly #admitted = new Map<RequestId, AdmittedRequest>()
   #inbound: Promise<void> = Promise.resolve()
 
   constructor(inner: Transport, options: PolicyEnforcementOptions) {
@@ -124,6 +141,20 @@ export class PolicyEnforcingTransport implements Transport {
 
   setProtocolVersion(version: string): void {
     this.#inner.setProtocolVersion?.(version)
+  }
+
+  /** Passed on (MCP SDK v2): the server tells the transport which revisions it speaks. */
+  setSupportedProtocolVersions(versions: string[]): void {
+    ;(this.#inner as V2TransportMembers).setSupportedProtocolVersions?.(versions)
+  }
+
+  /**
+   * The wrapped transport's (MCP SDK v2): whether it opens one underlying request per message.
+   * The v2 protocol layer cancels a 2026-07-28 request by aborting that request instead of sending
+   * `notifications/cancelled`, so it must see the real transport's answer through the wrapper.
+   */
+  get hasPerRequestStream(): boolean | undefined {
+    return (this.#inner as V2TransportMembers).hasPerRequestStream
   }
 
   /** Sends a server message; results of admitted `tools/list` and `tools/call` requests are enforced first. */
@@ -225,11 +256,16 @@ export class PolicyEnforcingTransport implements Transport {
 }
 
 /**
- * The HTTP request headers the transport saw. An SDK bearer-auth middleware may hand over only the
+ * The HTTP request headers the transport saw (v1 SDK: `requestInfo.headers`; v2 SDK: the Fetch
+ * `request`, whose `Headers` join repeated fields with `, ` as HTTP does). An SDK bearer-auth middleware may hand over only the
  * verified token (`authInfo`): then it is passed on as the Authorization header it came from.
  */
 function requestHeaders(extra: MessageExtraInfo | undefined): HeaderBag {
   const headers: HeaderBag = { ...(extra?.requestInfo?.headers ?? {}) }
+  // MCP SDK v2 (2026-07-28 and its stateless fallback for earlier revisions): the Fetch request.
+  ;(extra as V2MessageExtra | undefined)?.request?.headers?.forEach((value, name) => {
+    headers[name] = value
+  })
   const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
   if (!hasAuthorization && extra?.authInfo?.token) headers.authorization = `Bearer ${extra.authInfo.token}`
   return headers

@@ -5,6 +5,7 @@ import { CanonicalText } from '../canonical-json.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { readSchema } from '../schemas.js'
 import type { Decision, ResponseJudgement } from './decision.js'
+import type { EvaluationClock } from './evaluation-clock.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 import { firstResult, type MemoryLimits, type NdOptions, PolicyInstance } from './policy-instance.js'
 import { checkIsJson, checkJsonSize, serializeInput } from './serialize-input.js'
@@ -22,10 +23,25 @@ export interface PolicyEngineOptions {
   memory?: MemoryLimits
   /** Largest serialized input accepted, in bytes. Default 1 MiB. */
   maxInputBytes?: number
+  /**
+   * Where each evaluation's job and start are published while it runs, for a thread that stops
+   * this one past a deadline (the gateway's decision pool). Default: none.
+   *
+   * @internal
+   */
+  clock?: EvaluationClock
 }
 
 /** Options for one evaluation. */
-export interface EvaluateOptions extends NdOptions {}
+export interface EvaluateOptions extends NdOptions {
+  /**
+   * The caller's job number (positive), published on the engine's {@link EvaluationClock} while
+   * this evaluation runs.
+   *
+   * @internal
+   */
+  job?: number
+}
 
 /** A raw evaluation: the value at the entrypoint (undefined when the policy produced none). */
 export interface Evaluation {
@@ -165,7 +181,17 @@ export class PolicyEngine {
     const instance = this.#current
     if (!instance) throw new McpPolicyError('ERR_ENGINE_NO_BUNDLE', 'no bundle is loaded')
     const start = process.hrtime.bigint()
-    const { resultSet, ndBuiltinCache } = instance.evaluate(entrypoint, serialized, options)
+    const clock = this.#options.clock
+    let evaluated: ReturnType<PolicyInstance['evaluate']>
+    if (clock) {
+      clock.begin(options.job ?? -1, start, serialized?.length ?? 0)
+      try {
+        evaluated = instance.evaluate(entrypoint, serialized, options)
+      } finally {
+        clock.end()
+      }
+    } else evaluated = instance.evaluate(entrypoint, serialized, options)
+    const { resultSet, ndBuiltinCache } = evaluated
     const timer_eval_ns = Number(process.hrtime.bigint() - start)
     return {
       result: firstResult(resultSet),

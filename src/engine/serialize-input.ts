@@ -4,6 +4,8 @@ import { McpPolicyError } from '../errors.js'
  * Serializes an input document once, for the WebAssembly module, enforcing a byte limit.
  * `undefined` means "no input" (policies see `input` as undefined).
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_INPUT_UNSERIALIZABLE` (cycles, BigInt, functions) or `ERR_INPUT_TOO_LARGE`.
  * @example
  * ```ts
@@ -34,6 +36,8 @@ export function serializeInput(input: unknown, maxBytes: number): string | undef
  * Checks that text is JSON before the WebAssembly module sees it: the module evaluates text it
  * cannot parse as if there were no input, which must never turn into a decision.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_INPUT_UNSERIALIZABLE`.
  */
 export function checkIsJson(json: string): void {
@@ -52,6 +56,8 @@ export function checkIsJson(json: string): void {
 
 /**
  * Enforces the byte limit on already-serialized JSON text (e.g. a request body).
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_INPUT_TOO_LARGE`.
  */

@@ -1,18 +1,8 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import { filterToolList, judgeToolResult } from '../enforce/result-enforcement.js'
-import type { Decision } from '../engine/decision.js'
-import type { InputDocument } from '../normalize/input-document.js'
-import type { DecisionPort } from '../pdp/decision-port.js'
-
-/** A client request the policy admitted, kept until its answer passes back. */
-export interface AdmittedRequest {
-  method: string
-  input: InputDocument
-  decision: Decision
-}
-
-type Answer = Record<string, unknown> & { id?: RequestId; result?: unknown; error?: unknown }
+import type { McpMessage } from '../normalize/mcp-message.js'
+import type { AdmittedRequest, DecisionPort } from '../pdp/decision-port.js'
 
 /**
  * What the gateway sends the client for the upstream's answer to an admitted request: a
@@ -29,9 +19,9 @@ type Answer = Record<string, unknown> & { id?: RequestId; result?: unknown; erro
 export async function enforceAnswer(
   decisions: Pick<DecisionPort, 'judgeResponse'>,
   admitted: AdmittedRequest | undefined,
-  message: Answer,
+  message: McpMessage,
   destination?: string,
-): Promise<Answer> {
+): Promise<McpMessage> {
   const id = message.id as RequestId
   if (!admitted) return message
   if (!('result' in message)) {

@@ -2,14 +2,20 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { EvaluationClock } from '../engine/evaluation-clock.js'
 import { errorTable, McpPolicyError, type McpPolicyErrorCode } from '../errors.js'
+import type { RequestEnvelope } from '../normalize/request-normalizer.js'
 import { packageRoot } from '../package-root.js'
 import type { DecisionCoreConfig } from '../pdp/decision-core.js'
 import type { DecidedMessage, DecisionPort, ResponseJudgementRequest } from '../pdp/decision-port.js'
-import type { McpDecisionResponse, McpRequestFacts, McpResponseJudgement } from '../pdp/decision-service.js'
+import type { McpDecisionResponse, McpResponseJudgement } from '../pdp/decision-service.js'
 import type { DecisionWorkerData, FromDecisionWorker, ToDecisionWorker } from './decision-worker-protocol.js'
 
-/** Options for {@link DecisionPool.start}. */
+/**
+ * Options for {@link DecisionPool.start}.
+ *
+ * @internal
+ */
 export interface DecisionPoolOptions {
   /** Worker threads (at least 1). */
   size: number
@@ -22,10 +28,16 @@ export interface DecisionPoolOptions {
   /** Decisions one worker holds at once (its share of the pipeline). Default 64. */
   window?: number
   /**
+   * Longest one policy evaluation may run in a worker, in ms. Past it the worker is terminated
+   * (WebAssembly cannot be interrupted otherwise), the message it was evaluating is denied
+   * `ERR_ENGINE_DEADLINE`, and the worker is replaced. 0 or absent: no deadline.
+   */
+  deadlineMs?: number
+  /**
    * Denies and logs what no worker could decide (the main thread's `DecisionService.refuse`, on
    * its own chain): a worker that died holding it, a full queue.
    */
-  refuse: (facts: McpRequestFacts | undefined, error: McpPolicyError) => Promise<McpDecisionResponse>
+  refuse: (facts: RequestEnvelope | undefined, error: McpPolicyError) => Promise<McpDecisionResponse>
   /** Where worker failures and replacements are reported. */
   print: (line: string) => void
   /** The worker script. Default: `decision-worker.js` beside this module, or in `dist/` when running from `src/`. */
@@ -36,7 +48,7 @@ export interface DecisionPoolOptions {
 interface Job {
   request: Extract<ToDecisionWorker, { op: 'decide' | 'judge' }>
   /** What a refusal names in its log record: the message's server and method. */
-  facts: McpRequestFacts | undefined
+  facts: RequestEnvelope | undefined
   done: (value: unknown) => void
   refused: (error: McpPolicyError) => void
 }
@@ -56,13 +68,23 @@ interface Thread {
   controls: Map<number, Control>
   /** Why it could not start (its own report), when it could not. */
   failure?: McpPolicyError
+  /** Where it publishes the job it evaluates and since when, and the last job it received. */
+  clock: EvaluationClock
+  /** Set once it is terminated for passing the deadline: the job it was evaluating, and the deadline. */
+  overrun?: { job: number; deadlineMs: number }
+  /** Evaluating one job for longer than a watch period: new jobs go to other workers while one is free. */
+  stalled: boolean
   /** Settles once it is ready (undefined) or has exited before that (why). */
   started: Promise<McpPolicyError | undefined>
   onStarted: (failure: McpPolicyError | undefined) => void
   exited: Promise<void>
 }
 
-/** What {@link DecisionPool.status} reports (on `/health/ready`). */
+/**
+ * What {@link DecisionPool.status} reports (on `/health/ready`).
+ *
+ * @internal
+ */
 export interface DecisionPoolStatus {
   size: number
   ready: number
@@ -70,12 +92,22 @@ export interface DecisionPoolStatus {
   queued: number
   /** Workers replaced after dying, since start. */
   replaced: number
+  /** Workers terminated for an evaluation past the deadline, since start (counted in `replaced` too). */
+  deadlineStops: number
 }
 
 // A worker that keeps dying right after start would otherwise be restarted in a tight loop.
 const RESTART_WINDOW_MS = 10_000
 const MAX_RESTARTS_IN_WINDOW = 10
 const DEFAULT_WINDOW = 64
+// What the deadline grows by per MiB of JSON input: scanning a 16 MiB result may take seconds.
+const MIB = 1 << 20
+const DEADLINE_MS_PER_MIB = 1000
+
+// How often the deadline is checked: a tenth of it, within these bounds (a stopped evaluation
+// ran at most deadline + one period).
+const MIN_WATCH_MS = 5
+const MAX_WATCH_MS = 50
 
 /**
  * The gateway's decision capacity beyond one thread: `size` worker threads, each with its own
@@ -88,8 +120,19 @@ const DEFAULT_WINDOW = 64
  * queue of at most `maxQueued`, past which a message is denied `ERR_GATEWAY_OVERLOADED`. A worker
  * that dies is replaced (at most 10 times in 10 s); whatever it held is denied
  * `ERR_GATEWAY_WORKER_FAILED`. Both denials are logged by `refuse` (the main thread's own chain),
- * so nothing is lost silently. Bundles reach every worker through {@link loadBundle}; {@link close}
+ * so nothing is lost silently.
+ *
+ * With `deadlineMs`, a worker whose policy evaluation runs past it is terminated (evaluation is
+ * synchronous WebAssembly: nothing else stops it) and replaced: the message it was evaluating is
+ * denied `ERR_ENGINE_DEADLINE` and logged by `refuse`; what it had not yet received goes to
+ * another worker; the rest it held is denied `ERR_GATEWAY_WORKER_FAILED`. Each worker publishes
+ * its running evaluation on an {@link EvaluationClock} the pool reads every tenth of the deadline,
+ * so the normal path pays two atomic stores per evaluation and no message.
+ *
+ * Bundles reach every worker through {@link loadBundle}; {@link close}
  * lets every worker finish, flush and fsync its log.
+ *
+ * @internal
  *
  * @example
  * ```ts
@@ -108,6 +151,8 @@ export class DecisionPool implements DecisionPort {
   #turn = 0
   #nextId = 1
   #replaced = 0
+  #deadlineStops = 0
+  #watch: NodeJS.Timeout | undefined
   /** No more replacements: crash loop, or closing. */
   #noRestarts = false
   #closed = false
@@ -133,7 +178,21 @@ export class DecisionPool implements DecisionPort {
         'ERR_GATEWAY_CONFIG_INVALID',
         `workers must be at least 1, not ${options.size}`,
       )
+    if (
+      options.deadlineMs !== undefined &&
+      !(Number.isInteger(options.deadlineMs) && options.deadlineMs >= 0)
+    )
+      throw new McpPolicyError(
+        'ERR_GATEWAY_CONFIG_INVALID',
+        `the evaluation deadline must be a whole number of ms, not ${options.deadlineMs}`,
+      )
     const pool = new DecisionPool(options)
+    if (options.deadlineMs) {
+      const deadlineMs = options.deadlineMs
+      const period = Math.min(MAX_WATCH_MS, Math.max(MIN_WATCH_MS, Math.floor(deadlineMs / 10)))
+      pool.#watch = setInterval(() => pool.#enforceDeadline(deadlineMs, period), period)
+      pool.#watch.unref()
+    }
     // A worker failing now fails the start: no replacement would do better.
     pool.#noRestarts = true
     const threads = Array.from({ length: options.size }, () => pool.#spawn())
@@ -147,7 +206,7 @@ export class DecisionPool implements DecisionPort {
     return pool
   }
 
-  decideMessage(facts: McpRequestFacts): Promise<DecidedMessage> {
+  decideMessage(facts: RequestEnvelope): Promise<DecidedMessage> {
     return new Promise<DecidedMessage>((resolve) => {
       this.#submit({
         request: { op: 'decide', seq: 0, facts: ownBytes(facts) },
@@ -215,12 +274,27 @@ export class DecisionPool implements DecisionPort {
       inFlight += thread.jobs.size
       if (thread.ready) ready++
     }
-    return { size: this.#options.size, ready, inFlight, queued: this.#queue.length, replaced: this.#replaced }
+    return {
+      size: this.#options.size,
+      ready,
+      inFlight,
+      queued: this.#queue.length,
+      replaced: this.#replaced,
+      deadlineStops: this.#deadlineStops,
+    }
   }
 
-  /** The live worker threads, by id (for operators' tooling and tests: terminate one to see it replaced). */
-  workers(): { id: string; worker: Worker; inFlight: number }[] {
-    return [...this.#threads].map((t) => ({ id: t.id, worker: t.worker, inFlight: t.jobs.size }))
+  /**
+   * The live worker threads, by id (for operators' tooling and tests: terminate one to see it
+   * replaced). `stalled`: evaluating one message for longer than a deadline check period.
+   */
+  workers(): { id: string; worker: Worker; inFlight: number; stalled: boolean }[] {
+    return [...this.#threads].map((t) => ({
+      id: t.id,
+      worker: t.worker,
+      inFlight: t.jobs.size,
+      stalled: t.stalled,
+    }))
   }
 
   /**
@@ -240,6 +314,7 @@ export class DecisionPool implements DecisionPort {
       this.#idle = undefined
     }
     this.#closed = true
+    clearInterval(this.#watch)
     for (const job of this.#queue.splice(0))
       job.refused(new McpPolicyError('ERR_GATEWAY_WORKER_FAILED', 'the gateway is shutting down'))
     await Promise.all(
@@ -259,7 +334,8 @@ export class DecisionPool implements DecisionPort {
   #spawn(): Thread {
     const id = String(this.#nextId++)
     const bundle = this.#options.bundle()
-    const data: DecisionWorkerData = { config: this.#options.config, worker: id, bundle }
+    const clock = new EvaluationClock()
+    const data: DecisionWorkerData = { config: this.#options.config, worker: id, bundle, clock: clock.buffer }
     const worker = new Worker(this.#options.script, { workerData: data })
     let exited!: () => void
     let onStarted!: Thread['onStarted']
@@ -270,6 +346,8 @@ export class DecisionPool implements DecisionPort {
       bundle: bundle.bytes,
       jobs: new Map(),
       controls: new Map(),
+      clock,
+      stalled: false,
       started: new Promise((resolve) => {
         onStarted = resolve
       }),
@@ -340,14 +418,32 @@ export class DecisionPool implements DecisionPort {
           `decision worker ${thread.id} exited (${code}) at start`,
         ),
     )
-    for (const job of thread.jobs.values())
-      job.refused(
-        new McpPolicyError(
-          'ERR_GATEWAY_WORKER_FAILED',
-          `decision worker ${thread.id} died holding this message (exit ${code}); it is replaced`,
-        ),
-      )
+    const overrun = thread.overrun
+    // Stopped for the deadline: what it never received is provably undecided and unlogged, so it
+    // goes to another worker (ahead of the queue, in the order it came) instead of being refused.
+    const received = overrun ? thread.clock.lastReceived() : Number.POSITIVE_INFINITY
+    const unreceived: Job[] = []
+    for (const [seq, job] of thread.jobs) {
+      if (overrun && seq === overrun.job)
+        job.refused(
+          new McpPolicyError(
+            'ERR_ENGINE_DEADLINE',
+            `the policy evaluation ran past the ${overrun.deadlineMs} ms deadline; decision worker ${thread.id} was stopped and is replaced`,
+          ),
+        )
+      else if (seq > received) unreceived.push(job)
+      else
+        job.refused(
+          new McpPolicyError(
+            'ERR_GATEWAY_WORKER_FAILED',
+            overrun
+              ? `decision worker ${thread.id} was stopped holding this message (another message's evaluation ran past the deadline); it is replaced`
+              : `decision worker ${thread.id} died holding this message (exit ${code}); it is replaced`,
+          ),
+        )
+    }
     thread.jobs.clear()
+    this.#queue.unshift(...unreceived)
     // A bundle or flush it was asked for dies with it: its replacement starts with the current bundle.
     for (const control of thread.controls.values()) control.settle()
     thread.controls.clear()
@@ -358,6 +454,13 @@ export class DecisionPool implements DecisionPort {
   #replace(thread: Thread, code: number, wasReady: boolean): void {
     if (!wasReady && thread.failure)
       this.#options.print(`decision worker ${thread.id} failed to start: ${thread.failure.message}`)
+    if (thread.overrun) {
+      // Stopped on purpose, after starting well: no crash loop, and never a reason to stop replacing
+      // (a client sending slow messages would otherwise leave the gateway without workers).
+      this.#replaced++
+      this.#spawn()
+      return
+    }
     const now = Date.now()
     this.#restarts.push(now)
     while (this.#restarts.length && this.#restarts[0]! < now - RESTART_WINDOW_MS) this.#restarts.shift()
@@ -416,17 +519,49 @@ export class DecisionPool implements DecisionPort {
 
   /**
    * The ready worker holding the fewest jobs, if it has room for one more. Ties go round-robin, so
-   * a light load (one job at a time) still spreads over every worker and its chain.
+   * a light load (one job at a time) still spreads over every worker and its chain. A worker stuck
+   * in one evaluation (stalled) gets jobs only when no other has room: they would wait for it.
    */
   #available(): Thread | undefined {
     const threads = [...this.#threads]
     const start = this.#turn++ % Math.max(threads.length, 1)
     let best: Thread | undefined
+    let stalled: Thread | undefined
     for (let i = 0; i < threads.length; i++) {
       const thread = threads[(start + i) % threads.length]!
-      if (thread.ready && (!best || thread.jobs.size < best.jobs.size)) best = thread
+      if (!thread.ready || thread.overrun || thread.jobs.size >= this.#options.window) continue
+      if (thread.stalled) {
+        if (!stalled || thread.jobs.size < stalled.jobs.size) stalled = thread
+      } else if (!best || thread.jobs.size < best.jobs.size) best = thread
     }
-    return best && best.jobs.size < this.#options.window ? best : undefined
+    return best ?? stalled
+  }
+
+  /**
+   * Reads every worker's clock: one evaluating past `deadlineMs` is terminated (its exit denies and
+   * replaces, see {@link #exit}); one evaluating for longer than a period is marked stalled.
+   */
+  #enforceDeadline(deadlineMs: number, periodMs: number): void {
+    const now = process.hrtime.bigint()
+    const deadline = BigInt(deadlineMs) * 1_000_000n
+    const period = BigInt(periodMs) * 1_000_000n
+    for (const thread of this.#threads) {
+      if (thread.overrun) continue
+      const running = thread.clock.running()
+      const ran = running ? now - running.since : 0n
+      thread.stalled = ran >= period
+      if (!running) continue
+      // A large input (a tool result of megabytes) is scanned in time that grows with its size:
+      // the deadline stops pathological rules, not big messages the limits already admit.
+      const allowance = BigInt(Math.floor((running.inputChars / MIB) * DEADLINE_MS_PER_MIB)) * 1_000_000n
+      if (ran < deadline + allowance) continue
+      thread.overrun = { job: running.job, deadlineMs }
+      this.#deadlineStops++
+      this.#options.print(
+        `decision worker ${thread.id}: a policy evaluation ran past the ${deadlineMs} ms deadline; stopping the worker (the message is denied ERR_ENGINE_DEADLINE)`,
+      )
+      thread.worker.terminate()
+    }
   }
 
   #send(thread: Thread, job: Job): void {
@@ -464,7 +599,7 @@ export class DecisionPool implements DecisionPort {
   }
 
   /** The main thread's refusal, which never rejects: an unloggable refusal is still a deny. */
-  #refuse(facts: McpRequestFacts | undefined, error: McpPolicyError): Promise<McpDecisionResponse> {
+  #refuse(facts: RequestEnvelope | undefined, error: McpPolicyError): Promise<McpDecisionResponse> {
     return this.#options.refuse(facts, error).catch(() => ({
       decision_id: '',
       allow: false,
@@ -480,14 +615,14 @@ export class DecisionPool implements DecisionPort {
  * pool, and a structured clone copies a view's whole ArrayBuffer: other requests' bytes would
  * travel to the worker with it.
  */
-function ownBytes(facts: McpRequestFacts): McpRequestFacts {
+function ownBytes(facts: RequestEnvelope): RequestEnvelope {
   const body = facts.message
   if (!(body instanceof Uint8Array) || body.byteLength === body.buffer.byteLength) return facts
   return { ...facts, message: new Uint8Array(body) }
 }
 
 /** A refused judgement's log record names the judged request's server and method. */
-function judgedFacts(body: ResponseJudgementRequest): McpRequestFacts | undefined {
+function judgedFacts(body: ResponseJudgementRequest): RequestEnvelope | undefined {
   if (body.facts) return body.facts
   const request = body.request as { server?: { id?: unknown }; mcp?: { method?: unknown } } | undefined
   const server = typeof request?.server?.id === 'string' ? request.server.id : undefined

@@ -1,6 +1,6 @@
+import type { RequestEnvelope } from '../normalize/request-normalizer.js'
 import type { DecisionCoreConfig } from '../pdp/decision-core.js'
 import type { ResponseJudgementRequest } from '../pdp/decision-port.js'
-import type { McpRequestFacts } from '../pdp/decision-service.js'
 
 /** What a decision worker starts with (`workerData`). */
 export interface DecisionWorkerData {
@@ -10,6 +10,11 @@ export interface DecisionWorkerData {
   worker: string
   /** The bundle serving in the main thread when the worker was started. */
   bundle: { bytes: Uint8Array; origin: string }
+  /**
+   * The `EvaluationClock`'s memory: the worker publishes there the job it evaluates, since when,
+   * and the last job it received; the pool reads it to enforce the evaluation deadline.
+   */
+  clock: SharedArrayBuffer
 }
 
 /**
@@ -18,7 +23,7 @@ export interface DecisionWorkerData {
  * message, so nothing is parsed twice.
  */
 export type ToDecisionWorker =
-  | { op: 'decide'; seq: number; facts: McpRequestFacts }
+  | { op: 'decide'; seq: number; facts: RequestEnvelope }
   | { op: 'judge'; seq: number; body: ResponseJudgementRequest }
   | { op: 'bundle'; seq: number; bytes: Uint8Array; origin: string }
   | { op: 'flush'; seq: number }

@@ -4,6 +4,7 @@
  * over the thread's port. Not a module to import: it runs only as a worker.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { EvaluationClock } from '../engine/evaluation-clock.js'
 import { toMcpPolicyError } from '../errors.js'
 import { type DecisionCore, openDecisionCore } from '../pdp/decision-core.js'
 import type { DecisionWorkerData, FromDecisionWorker, ToDecisionWorker } from './decision-worker-protocol.js'
@@ -12,11 +13,13 @@ const port = parentPort
 if (!port) throw new Error('decision-worker.js runs only as a worker thread of the gateway')
 const data = workerData as DecisionWorkerData
 const reply = (message: FromDecisionWorker) => port.postMessage(message)
+const clock = new EvaluationClock(data.clock)
 
 const opened: Promise<DecisionCore | undefined> = openDecisionCore(data.config, {
   worker: data.worker,
   chain: 'gateway',
   bundle: data.bundle,
+  clock,
 }).then(
   (core) => {
     reply({ op: 'ready' })
@@ -31,6 +34,8 @@ const opened: Promise<DecisionCore | undefined> = openDecisionCore(data.config, 
 )
 
 port.on('message', (message: ToDecisionWorker) => {
+  // Received: were this thread stopped now, the pool knows what it sent later never arrived.
+  clock.received(message.seq)
   // Everything waits for the core: the main thread may send before this worker is ready, and
   // continuations of one promise run in the order they were attached, so requests keep their order.
   opened
@@ -41,13 +46,13 @@ port.on('message', (message: ToDecisionWorker) => {
           return reply({
             op: 'done',
             seq: message.seq,
-            value: await core.service.decideMessage(message.facts),
+            value: await core.service.decideMessage(message.facts, { job: message.seq }),
           })
         case 'judge':
           return reply({
             op: 'done',
             seq: message.seq,
-            value: await core.service.judgeResponse(message.body),
+            value: await core.service.judgeResponse(message.body, { job: message.seq }),
           })
         case 'bundle':
           await core.loadBundleBytes(message.bytes, message.origin)

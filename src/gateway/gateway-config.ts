@@ -3,6 +3,12 @@ import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
+import {
+  DEFAULT_BUNDLE_POLL_SECONDS,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_HOST,
+  DEFAULT_LOG_DIR,
+} from '../defaults.js'
 import { McpPolicyError } from '../errors.js'
 import type { IdentityConfig } from '../identity/identity-config.js'
 import type { DecisionCoreConfig } from '../pdp/decision-core.js'
@@ -77,6 +83,13 @@ export interface GatewayLimits {
    * its share. Beyond it a message is denied `ERR_GATEWAY_OVERLOADED` (logged). Default 1024.
    */
   maxQueuedDecisions: number
+  /**
+   * With decision workers (`workers` ≥ 2): longest one policy evaluation may run, in ms. Past it
+   * the worker is terminated and replaced, and the message is denied `ERR_ENGINE_DEADLINE`
+   * (logged). It grows by 1 s per MiB of input (a large tool result is scanned in time that grows
+   * with its size). 0: no deadline. Default 500.
+   */
+  evaluationDeadlineMs: number
 }
 
 /** The whole `mcp-policy gateway` configuration. */
@@ -156,6 +169,7 @@ export const gatewayConfigSchema = {
         sessionIdleMs: { type: 'integer', minimum: 1000 },
         maxSessions: { type: 'integer', minimum: 1 },
         maxQueuedDecisions: { type: 'integer', minimum: 0 },
+        evaluationDeadlineMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
       },
     },
     bundleStore: { type: 'string' },
@@ -181,12 +195,12 @@ const validate = new Ajv2020({ allErrors: true, strict: false }).compile(gateway
 export function defaultGatewayConfig(): GatewayConfig {
   const pdp = defaultPdpConfig()
   return {
-    host: '127.0.0.1',
-    port: 8080,
+    host: DEFAULT_HOST,
+    port: DEFAULT_GATEWAY_PORT,
     servers: {},
     bundle: pdp.bundle,
     devKeyDir: pdp.devKeyDir,
-    log: { dir: 'decision-logs', durability: 'batch' },
+    log: { dir: DEFAULT_LOG_DIR, durability: 'batch' },
     limits: {
       maxRequestBytes: 1024 * 1024,
       maxResultBytes: 16 * 1024 * 1024,
@@ -194,6 +208,7 @@ export function defaultGatewayConfig(): GatewayConfig {
       sessionIdleMs: 30 * 60_000,
       maxSessions: 256,
       maxQueuedDecisions: 1024,
+      evaluationDeadlineMs: 500,
     },
     bundleStore: pdp.bundleStore,
     workers: availableParallelism(),
@@ -215,7 +230,9 @@ export function resolveGatewayConfig(raw: unknown): GatewayConfig {
   return {
     ...defaults,
     ...given,
-    bundle: given.bundle ? { pollIntervalSeconds: 30, ...given.bundle } : defaults.bundle,
+    bundle: given.bundle
+      ? { pollIntervalSeconds: DEFAULT_BUNDLE_POLL_SECONDS, ...given.bundle }
+      : defaults.bundle,
     log: given.log === false ? false : { ...(defaults.log as PdpLogConfig), ...given.log },
     limits: { ...defaults.limits, ...given.limits },
     servers: given.servers ?? {},
@@ -294,6 +311,8 @@ export function decisionCoreConfig(config: GatewayConfig, port: number): Decisio
  * name without scope, version and the usual `mcp-server-` / `server-` / `-mcp` affixes
  * (`npx -y @modelcontextprotocol/server-filesystem /srv` → `filesystem`, `uvx mcp-server-git` →
  * `git`), else the command's own name.
+ *
+ * @internal
  */
 export function serverIdFromCommand(command: string, args: readonly string[]): string {
   const name = basename(command)

@@ -4,13 +4,10 @@ import { policyDenial } from '../enforce/policy-denial.js'
 import type { Decision } from '../engine/decision.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
-import type { DecisionPort } from '../pdp/decision-port.js'
-import { type AdmittedRequest, enforceAnswer } from './answer-enforcement.js'
+import type { McpMessage as Message } from '../normalize/mcp-message.js'
+import type { AdmittedRequest, DecisionPort } from '../pdp/decision-port.js'
+import { enforceAnswer } from './answer-enforcement.js'
 import type { UpstreamChannel, UpstreamHeaders } from './upstream-channel.js'
-
-export type { AdmittedRequest }
-
-type Message = Record<string, unknown> & { id?: RequestId; method?: string; result?: unknown }
 
 /** Options for {@link GatewaySession}. */
 export interface GatewaySessionOptions {

@@ -1,12 +1,11 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { McpMessage as Message } from '../normalize/mcp-message.js'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   PROTOCOL_VERSION_META_KEY,
 } from '../normalize/request-meta.js'
 import type { Upstream, UpstreamChannel, UpstreamHeaders } from './upstream-channel.js'
-
-type Message = Record<string, unknown> & { id?: RequestId; method?: string; params?: Record<string, unknown> }
 
 /** The revision the gateway speaks to an upstream that predates 2026-07-28. */
 const LEGACY_REVISION = '2025-11-25'

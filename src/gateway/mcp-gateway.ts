@@ -6,7 +6,6 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import { McpPolicyError } from '../errors.js'
 import type { Subject } from '../identity/subject.js'
@@ -74,8 +73,6 @@ export interface StartGatewayOptions {
   /** Version reported to upstream servers as the gateway's client version. */
   version?: string
 }
-
-type Message = Record<string, unknown> & { id?: RequestId; method?: string }
 
 const SESSION_HEADER = 'mcp-session-id'
 
@@ -157,6 +154,7 @@ export async function startGateway(
         config: { ...coreConfig, identity: main.identity },
         bundle: () => latestBundle!,
         maxQueued: config.limits.maxQueuedDecisions,
+        deadlineMs: config.limits.evaluationDeadlineMs,
         refuse: (facts, error) => main.service.refuse(facts, error),
         print,
       })
@@ -407,7 +405,7 @@ class GatewayFrontEnd {
     })
     const { response, input } = decided
     // The message exactly as the normalizer parsed and checked it: forwarded, never parsed again.
-    const message = decided.message as Message | undefined
+    const message = decided.message
     const requestId = message?.id ?? null
     const sessionId = header(req, SESSION_HEADER)
     let session = sessionId === undefined ? undefined : sessions.get(sessionId)
@@ -422,10 +420,12 @@ class GatewayFrontEnd {
         )
       }
       if (!input || !message) {
-        // Not decided at all (no worker could, or none had room): the client may retry.
+        // Not decided at all (no worker could, or none had room): the client may retry. A policy
+        // that ran past the deadline is the server's failure, not the client's message (400).
         const unavailable = response.reasons.some((r) => UNDECIDED.has(r.code))
+        const overran = response.reasons.some((r) => r.code === 'ERR_ENGINE_DEADLINE')
         if (unavailable) res.setHeader('Retry-After', '1')
-        return sendJson(res, unavailable ? 503 : 400, {
+        return sendJson(res, unavailable ? 503 : overran ? 500 : 400, {
           jsonrpc: '2.0',
           id: null,
           error: policyDenial(response, response.decision_id),

@@ -6,6 +6,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js'
+import type { McpMessage as Message } from '../normalize/mcp-message.js'
 import { backoffDelay } from '../pdp/backoff.js'
 import type { StdioUpstreamConfig } from './gateway-config.js'
 import {
@@ -28,8 +29,6 @@ export interface SharedStdioOptions {
   /** Restart delays. Default 250 ms doubling to 30 s. */
   backoff?: { minMs: number; maxMs: number }
 }
-
-type Message = Record<string, unknown> & { id?: RequestId; method?: string; params?: Record<string, unknown> }
 
 interface Pending {
   channel: SharedChannel

@@ -5,6 +5,7 @@ import type { Decision } from '../engine/decision.js'
 import type { Subject } from '../identity/subject.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
+import type { McpMessage as Message } from '../normalize/mcp-message.js'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -12,15 +13,13 @@ import {
   PROTOCOL_VERSION_META_KEY,
 } from '../normalize/request-meta.js'
 import { encodeHeaderValue, mcpNameField } from '../normalize/routing-headers.js'
-import type { DecisionPort } from '../pdp/decision-port.js'
-import { type AdmittedRequest, enforceAnswer } from './answer-enforcement.js'
+import type { AdmittedRequest, DecisionPort } from '../pdp/decision-port.js'
+import { enforceAnswer } from './answer-enforcement.js'
 import type { GatewayConfig, HttpUpstreamConfig } from './gateway-config.js'
 import { IDENTITY_ASSERTION_HEADER, type IdentityAsserter } from './identity-assertion.js'
 import { LegacyBridge } from './legacy-bridge.js'
 import { sseMessages } from './sse-messages.js'
 import type { Upstream, UpstreamHeaders } from './upstream-channel.js'
-
-type Message = Record<string, unknown> & { id?: RequestId; method?: string; params?: Record<string, unknown> }
 
 /** The revision the gateway speaks to clients and upstreams without sessions. */
 export const STATELESS_REVISION = '2026-07-28'

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose'
+import { DEFAULT_DEV_CLIENT_ID, DEFAULT_DEV_KEY_DIR, DEFAULT_DEV_TOKEN_LIFETIME } from '../defaults.js'
 import { McpPolicyError } from '../errors.js'
 import type { IssuerConfig } from './identity-config.js'
 
@@ -81,7 +82,7 @@ export async function createDevKey(): Promise<DevKey> {
  * const verifier = new TokenVerifier({ issuers: [devIssuerConfig(key)] })
  * ```
  */
-export async function loadOrCreateDevKey(dir = '.dev-keys'): Promise<DevKey> {
+export async function loadOrCreateDevKey(dir = DEFAULT_DEV_KEY_DIR): Promise<DevKey> {
   const path = join(dir, keyFileName)
   try {
     return await devKeyFromJwk(JSON.parse(await readFile(path, 'utf8')) as JWK)
@@ -118,10 +119,10 @@ export async function loadOrCreateDevKey(dir = '.dev-keys'): Promise<DevKey> {
  */
 export async function mintDevToken(key: DevKey, options: DevTokenOptions): Promise<string> {
   const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000)
-  const lifetime = seconds(options.expiresIn ?? '1h')
+  const lifetime = seconds(options.expiresIn ?? DEFAULT_DEV_TOKEN_LIFETIME)
   const claims: Record<string, unknown> = {
     ...options.claims,
-    client_id: options.clientId ?? 'mcp-policy-dev',
+    client_id: options.clientId ?? DEFAULT_DEV_CLIENT_ID,
     ...(options.groups && { groups: options.groups }),
     ...(options.roles && { roles: options.roles }),
     ...(options.scopes && { scope: options.scopes.join(' ') }),

@@ -1,3 +1,4 @@
+import type { CacheStats } from './cache-stats.js'
 /** One introspection answer as cached: whether the token is active, and the answer's members. */
 export interface IntrospectionAnswer {
   active: boolean
@@ -5,13 +6,6 @@ export interface IntrospectionAnswer {
   claims: Readonly<Record<string, unknown>>
   /** Epoch milliseconds until which the answer may be reused. */
   until: number
-}
-
-/** Counters for metrics. */
-export interface IntrospectionCacheStats {
-  entries: number
-  hits: number
-  misses: number
 }
 
 /**
@@ -63,7 +57,7 @@ export class IntrospectionCache {
       this.#entries.delete(this.#entries.keys().next().value as string)
   }
 
-  stats(): IntrospectionCacheStats {
+  stats(): CacheStats {
     return { entries: this.#entries.size, hits: this.#hits, misses: this.#misses }
   }
 }

@@ -13,6 +13,8 @@ export interface TokenPolicy {
 /**
  * Resolves an issuer's `maxTokenLifetime`, `maxAuthAge` and `requireJti` with their defaults.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_IDENTITY_CONFIG_INVALID` for a malformed duration or a zero lifetime.
  * @example
  * ```ts
@@ -101,6 +103,8 @@ function fail(
 /**
  * Each configured issuer's longest token lifetime in seconds, by `iss` (undefined for any other):
  * what a `RevocationList` needs to know how long to keep a revocation.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_IDENTITY_CONFIG_INVALID` for a malformed duration.
  * @example

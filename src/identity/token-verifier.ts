@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { McpPolicyError, type McpPolicyErrorCode } from '../errors.js'
+import type { CacheStats } from './cache-stats.js'
 import {
   type ClaimMapping,
   defaultAlgorithms,
@@ -9,11 +10,7 @@ import {
 } from './identity-config.js'
 import { assertIdentityConfig } from './identity-config-schema.js'
 import type { IdentityEvents } from './identity-events.js'
-import {
-  type IntrospectionAnswer,
-  IntrospectionCache,
-  type IntrospectionCacheStats,
-} from './introspection-cache.js'
+import { type IntrospectionAnswer, IntrospectionCache } from './introspection-cache.js'
 import { IntrospectionClient } from './introspection-client.js'
 import { issuerKeys } from './issuer-keys.js'
 import { quoteUntrusted as quote } from './quote-untrusted.js'
@@ -22,7 +19,7 @@ import type { RevocableToken, RevocationList } from './revocation-list.js'
 import type { Subject } from './subject.js'
 import { subjectFromClaims } from './subject-from-claims.js'
 import { checkTokenPolicy, resolveTokenPolicy, type TokenPolicy } from './token-policy.js'
-import { type CachedSubject, type SubjectCacheStats, VerifiedSubjectCache } from './verified-subject-cache.js'
+import { type CachedSubject, VerifiedSubjectCache } from './verified-subject-cache.js'
 
 interface TrustedIssuer {
   issuer: string
@@ -314,7 +311,7 @@ export class TokenVerifier {
    * const { hits, misses, entries } = verifier.cacheStats()
    * ```
    */
-  cacheStats(): SubjectCacheStats {
+  cacheStats(): CacheStats {
     return this.#cache.stats()
   }
 
@@ -326,7 +323,7 @@ export class TokenVerifier {
    * const { hits, misses } = verifier.introspectionCacheStats()
    * ```
    */
-  introspectionCacheStats(): IntrospectionCacheStats {
+  introspectionCacheStats(): CacheStats {
     return this.#introspectionCache.stats()
   }
 

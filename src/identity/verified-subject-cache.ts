@@ -1,3 +1,4 @@
+import type { CacheStats } from './cache-stats.js'
 import type { RevocableToken } from './revocation-list.js'
 import type { Subject } from './subject.js'
 
@@ -25,13 +26,6 @@ export interface CachedSubject {
   aged?: { at: number; subject: Subject }
   /** The issuer and the token facts a revocation can name. */
   revocable: RevocableToken & { issuer: string }
-}
-
-/** Counters for metrics: how often the cache saved a signature check. */
-export interface SubjectCacheStats {
-  entries: number
-  hits: number
-  misses: number
 }
 
 /**
@@ -102,7 +96,7 @@ export class VerifiedSubjectCache {
   }
 
   /** Current size and hit/miss counters. */
-  stats(): SubjectCacheStats {
+  stats(): CacheStats {
     return { entries: this.#entries.size, hits: this.#hits, misses: this.#misses }
   }
 }

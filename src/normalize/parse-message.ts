@@ -16,6 +16,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  * small one, see `namesMoreMembersThan`) must equal the keys of the parsed objects, which the depth
  * walk counts. Only a body that fails the count is scanned for the duplicate itself, to name it.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_NORMALIZE_JSON_INVALID`, `ERR_NORMALIZE_TOO_LARGE`, `ERR_NORMALIZE_TOO_DEEP`,
  *   `ERR_NORMALIZE_DUPLICATE_KEY`.
  * @example
@@ -69,6 +71,8 @@ const SCAN_TEXT_FROM_CHARS = 4096
 
 /**
  * Checks the nesting depth of an already-parsed value without recursion.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_NORMALIZE_TOO_DEEP`.
  */

@@ -14,6 +14,7 @@ import {
 } from './credential-mask.js'
 import { type HeaderBag, type HttpFacts, presentedCredentials, readHttpFacts } from './http-envelope.js'
 import type { InputDocument, McpFacts } from './input-document.js'
+import type { McpMessage } from './mcp-message.js'
 import { compileMcpMessageValidators, type McpMessageValidators } from './mcp-message-validators.js'
 import type { NormalizeConfig } from './normalize-config.js'
 import { checkValueDepth, parseMessageBody } from './parse-message.js'
@@ -136,7 +137,7 @@ export class RequestNormalizer {
   async normalizeMessage(
     envelope: RequestEnvelope,
     options: NormalizeOptions = {},
-  ): Promise<{ input: InputDocument; message: Record<string, unknown> }> {
+  ): Promise<{ input: InputDocument; message: McpMessage }> {
     const limits = this.#limits
     const fromText = typeof envelope.message === 'string' || envelope.message instanceof Uint8Array
     const message = this.#parse(envelope.message)
@@ -254,7 +255,7 @@ export class RequestNormalizer {
         'not a JSON-RPC 2.0 request, notification or response',
       )
     }
-    return message as Record<string, unknown>
+    return message as McpMessage
   }
 
   #mcpFacts(
@@ -398,6 +399,8 @@ export class RequestNormalizer {
 /**
  * Parses a resource URI into scheme, host and path (WHATWG URL). An unparsable URI keeps only
  * `uri`, so a policy matching on scheme or host cannot match it by accident.
+ *
+ * @internal
  */
 export function parseResourceUri(uri: string): NonNullable<McpFacts['resource']> {
   let url: URL

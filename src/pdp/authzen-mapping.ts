@@ -1,6 +1,13 @@
+import { isDeepStrictEqual } from 'node:util'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { McpPolicyError } from '../errors.js'
 import type { InputDocument } from '../normalize/input-document.js'
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  readRequestMeta,
+} from '../normalize/request-meta.js'
 import { parseResourceUri } from '../normalize/request-normalizer.js'
 import { TimeContext } from '../normalize/time-context.js'
 import { readSchema } from '../schemas.js'
@@ -23,6 +30,13 @@ export interface AuthzenEvaluation {
  * - `resource.type` `tool` | `resource` | `prompt` with `resource.id` → `mcp.tool.name`,
  *   `mcp.resource.uri`, `mcp.prompt.name`; `resource.properties.arguments` → their arguments;
  *   `resource.properties.server` → `server.id` (required).
+ * - The MCP revision the described request is governed by, and its client, in `context`, in
+ *   either of two spellings (the same facts, the same input document): as a 2026-07-28 request
+ *   carries them in its `_meta` (`io.modelcontextprotocol/protocolVersion`, `…/clientInfo`,
+ *   `…/clientCapabilities`, copied as they are), or as a PEP of an earlier revision knows them
+ *   from `initialize` (`protocol_version`, `client_info`, `client_capabilities`) → `mcp.protocol_version`,
+ *   `mcp.client_info`, `mcp.client_capabilities`, checked as the normalizer checks a message's.
+ *   The revision is recorded, so the policy judges it (`protocol_version_unknown`) and the log shows it.
  * - `context.environment` → `context.environment`; anything else in `context` → `context.attributes`.
  */
 export class AuthzenMapper {
@@ -62,7 +76,9 @@ export class AuthzenMapper {
         mcp.prompt = { name: String(id ?? ''), arguments: args as Record<string, unknown> }
         break
     }
-    const { environment, ...attributes } = request.context ?? {}
+    const { environment, ...rest } = request.context ?? {}
+    const { revision, attributes } = revisionFacts(rest)
+    Object.assign(mcp, revision)
     const document: InputDocument = {
       schema: 'mcp-policy/input/v1',
       mcp,
@@ -97,6 +113,49 @@ export class AuthzenMapper {
       invalid(`maps to an invalid input document: ${first?.instancePath ?? ''} ${first?.message ?? ''}`)
     }
     return document
+  }
+}
+
+/** `context` spellings of the revision facts: the 2026-07-28 `_meta` key and the earlier PEP's name. */
+const REVISION_FACTS = [
+  { meta: PROTOCOL_VERSION_META_KEY, name: 'protocol_version' },
+  { meta: CLIENT_INFO_META_KEY, name: 'client_info' },
+  { meta: CLIENT_CAPABILITIES_META_KEY, name: 'client_capabilities' },
+] as const
+
+/**
+ * The revision, client info and capabilities an AuthZEN `context` states, in either spelling, and
+ * the rest of the context (the attributes). Both spellings of one fact must agree: a PEP that
+ * copies `_meta` and adds what it learnt elsewhere must not leave the policy to pick one.
+ */
+function revisionFacts(context: Record<string, unknown>): {
+  revision: Pick<InputDocument['mcp'], 'protocol_version' | 'client_info' | 'client_capabilities'>
+  attributes: Record<string, unknown>
+} {
+  const attributes = { ...context }
+  const meta: Record<string, unknown> = {}
+  for (const { meta: key, name } of REVISION_FACTS) {
+    const stated = [key, name].filter((k) => Object.hasOwn(context, k))
+    if (stated.length === 2 && !isDeepStrictEqual(context[key], context[name]))
+      invalid(`context.${name} and context["${key}"] disagree`)
+    if (stated.length > 0) meta[key] = context[stated[0]!]
+    delete attributes[key]
+    delete attributes[name]
+  }
+  let read: ReturnType<typeof readRequestMeta>
+  try {
+    // The checks a message's _meta gets: a revision identifier, client info fields as strings.
+    read = readRequestMeta({ _meta: meta })
+  } catch (err) {
+    invalid(`context: ${(err as Error).message}`)
+  }
+  return {
+    revision: {
+      ...(read.protocolVersion !== undefined ? { protocol_version: read.protocolVersion } : {}),
+      ...(read.clientInfo !== undefined ? { client_info: read.clientInfo } : {}),
+      ...(read.clientCapabilities !== undefined ? { client_capabilities: read.clientCapabilities } : {}),
+    },
+    attributes,
   }
 }
 

@@ -4,6 +4,7 @@ import { DecisionLog } from '../audit/decision-log.js'
 import { storeBundleBytes } from '../bundle/bundle-store.js'
 import { loadBundle } from '../bundle/load-bundle.js'
 import type { BundleVerification } from '../bundle/verify-bundle-signature.js'
+import type { EvaluationClock } from '../engine/evaluation-clock.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { devIssuerConfig, loadOrCreateDevKey } from '../identity/dev-token.js'
@@ -71,6 +72,11 @@ export interface OpenDecisionCoreOptions {
    * counts it loaded: the gateway's main thread hands it on to its decision workers. Must not throw.
    */
   onBundle?: (bytes: Uint8Array, origin: string) => Promise<void>
+  /**
+   * Where the engine publishes each evaluation while it runs (a gateway decision worker's clock,
+   * read by the pool, which terminates the worker past the evaluation deadline).
+   */
+  clock?: EvaluationClock
 }
 
 /**
@@ -94,7 +100,7 @@ export async function openDecisionCore(
   const verification = await bundleVerification(config)
   // The SQL parser's WebAssembly compiles here, once, so no request waits for it.
   await loadArgumentAnalyzers()
-  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes })
+  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes, clock: options.clock })
   const log = config.log
     ? await DecisionLog.open({
         dir: config.log.dir,

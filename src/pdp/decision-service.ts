@@ -3,7 +3,7 @@ import { type DecisionRecord, REJECTED_PATH } from '../audit/decision-event.js'
 import type { DecisionLog } from '../audit/decision-log.js'
 import { type SensitiveNames, sensitiveNames, sensitivePointers } from '../audit/sensitive-names.js'
 import { CanonicalText } from '../canonical-json.js'
-import type { Decision, Obligations, Reason, ResponseJudgement } from '../engine/decision.js'
+import type { Decision, Reason, ResponseJudgement } from '../engine/decision.js'
 import {
   type BundleRef,
   DECISION_ENTRYPOINT,
@@ -25,21 +25,19 @@ import {
 import { credentialPointers, maskCredentialText } from '../normalize/credential-mask.js'
 import { presentedCredentials } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
+import type { McpMessage } from '../normalize/mcp-message.js'
 import { checkValueDepth } from '../normalize/parse-message.js'
 import type { RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
+import type { DecidedMessage } from './decision-port.js'
 
 export { REJECTED_PATH }
 
 /** What the service logs for one decision: a decision-log record, with the bundle as the engine names it. */
 type LogEntry = Omit<DecisionRecord, 'bundles' | 'decision_id'> & { decision_id: string; bundle?: BundleRef }
 
-/** What `POST /v1/mcp/decide` answers. */
-export interface McpDecisionResponse {
+/** What `POST /v1/mcp/decide` answers: the policy's decision and the id it is logged under. */
+export interface McpDecisionResponse extends Decision {
   decision_id: string
-  allow: boolean
-  status: number
-  reasons: Reason[]
-  obligations: Obligations
 }
 
 /** What `POST /v1/mcp/response` answers. */
@@ -56,16 +54,33 @@ export type DecisionObserver = (
 ) => void
 
 /**
- * The untrusted-envelope facts `/v1/mcp/decide` and the gateway endpoints pass on: the normalizer's
- * own {@link RequestEnvelope}, one type so a field added there reaches every caller.
+ * Options of one {@link DecisionService.decideMessage} or {@link DecisionService.judgeResponse}:
+ * `job`, the caller's number for it, which the engine publishes on its `EvaluationClock` while
+ * evaluating (so the gateway's decision pool names whose evaluation passed the deadline).
+ *
+ * @internal
  */
-export type McpRequestFacts = RequestEnvelope
+export interface DecisionJobOptions {
+  job?: number
+}
 
 /**
  * The PDP's decision core, independent of HTTP: normalize → decide → log. Every failure (bad
  * message, bad token, policy error, log write failure in `sync`/`batch` mode) is a deny carrying
  * a stable reason code, and every decision — rejections included — goes to the log before it is
  * returned, so nothing is decided unlogged.
+ *
+ * @example
+ * ```ts
+ * const engine = await PolicyEngine.fromBundleFile('bundles/default.tar.gz')
+ * const normalizer = new RequestNormalizer(
+ *   { servers: { github: { resource: 'https://mcp.example.com/github' } } },
+ *   new TokenVerifier({ issuers: [{ issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks' }] }),
+ * )
+ * const log = await DecisionLog.open({ dir: 'decision-logs', durability: 'sync' })
+ * const service = new DecisionService({ engine, normalizer, log })
+ * const { allow, status, reasons, decision_id } = await service.decideMcp({ message: body, headers, server: 'github' })
+ * ```
  */
 export class DecisionService {
   readonly #engine: PolicyEngine
@@ -104,7 +119,7 @@ export class DecisionService {
   }
 
   /** Normalizes an MCP message with its HTTP envelope and decides it at `mcp/decision`. */
-  async decideMcp(facts: McpRequestFacts): Promise<McpDecisionResponse> {
+  async decideMcp(facts: RequestEnvelope): Promise<McpDecisionResponse> {
     return (await this.decideMessage(facts)).response
   }
 
@@ -113,13 +128,11 @@ export class DecisionService {
    * (both absent when the message could not be normalized): an enforcement point forwards that
    * message and judges the request's result against the input later.
    */
-  async decideMessage(
-    facts: McpRequestFacts,
-  ): Promise<{ response: McpDecisionResponse; input?: InputDocument; message?: Record<string, unknown> }> {
+  async decideMessage(facts: RequestEnvelope, options: DecisionJobOptions = {}): Promise<DecidedMessage> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
     let input: InputDocument
-    let message: Record<string, unknown>
+    let message: McpMessage
     try {
       ;({ input, message } = await this.#normalizer.normalizeMessage(facts, {
         analysis: this.argumentAnalysis(),
@@ -137,7 +150,7 @@ export class DecisionService {
       return { response }
     }
     this.#normalized.add(input)
-    return { response: await this.#decide(decisionId, started, input, true), input, message }
+    return { response: await this.#decide(decisionId, started, input, true, options.job), input, message }
   }
 
   /**
@@ -171,7 +184,7 @@ export class DecisionService {
    * gateway's decision worker died holding it, or its decision queue was full): the same record a
    * message refused before evaluation gets, so nothing passes undecided or unlogged.
    */
-  async refuse(facts: McpRequestFacts | undefined, error: McpPolicyError): Promise<McpDecisionResponse> {
+  async refuse(facts: RequestEnvelope | undefined, error: McpPolicyError): Promise<McpDecisionResponse> {
     const refusal = withoutCredentials(error, facts)
     return this.#finish(process.hrtime.bigint(), {
       decision_id: randomUUID(),
@@ -222,6 +235,7 @@ export class DecisionService {
     started: bigint,
     input: unknown,
     normalized: boolean,
+    job?: number,
   ): Promise<McpDecisionResponse> {
     let canonical: CanonicalText | undefined
     try {
@@ -230,8 +244,8 @@ export class DecisionService {
       canonical = undefined
     }
     const outcome: DecisionOutcome = canonical
-      ? this.#engine.decideJson(canonical)
-      : this.#engine.decide(input)
+      ? this.#engine.decideJson(canonical, { job })
+      : this.#engine.decide(input, { job })
     return this.#finish(started, {
       decision_id: decisionId,
       path: DECISION_ENTRYPOINT,
@@ -272,14 +286,17 @@ export class DecisionService {
    * Judges a tool result at `mcp/response`. The request is either an input document the caller
    * holds (`request`) or the original message and envelope, normalized again here.
    */
-  async judgeResponse(body: {
-    request?: unknown
-    facts?: McpRequestFacts
-    result: unknown
-    destination?: unknown
-    /** The request's own `redact` obligation, when the caller decided the request already. */
-    requestRedact?: readonly string[]
-  }): Promise<McpResponseJudgement> {
+  async judgeResponse(
+    body: {
+      request?: unknown
+      facts?: RequestEnvelope
+      result: unknown
+      destination?: unknown
+      /** The request's own `redact` obligation, when the caller decided the request already. */
+      requestRedact?: readonly string[]
+    },
+    options: DecisionJobOptions = {},
+  ): Promise<McpResponseJudgement> {
     const started = process.hrtime.bigint()
     const decisionId = randomUUID()
     const reject = async (refusal: McpPolicyError): Promise<McpResponseJudgement> => {
@@ -325,9 +342,9 @@ export class DecisionService {
         : []
     const input: Record<string, unknown> = { request, result: body.result }
     if (body.destination !== undefined) input.destination = body.destination
-    const outcome = this.#engine.judgeResponse(input)
+    const outcome = this.#engine.judgeResponse(input, { job: options.job })
     let judgement = outcome.judgement
-    const requestMask = this.#requestMask(request, body.requestRedact)
+    const requestMask = this.#requestMask(request, body.requestRedact, options.job)
     const withheld = withheldFromLog(judgement)
     try {
       await this.#record({
@@ -414,10 +431,10 @@ export class DecisionService {
    * arguments its request event does. A caller that decided the request passes that obligation;
    * otherwise the request is decided here. When it cannot be decided, every argument goes.
    */
-  #requestMask(request: unknown, known: readonly string[] | undefined): string[] {
+  #requestMask(request: unknown, known: readonly string[] | undefined, job?: number): string[] {
     let redact = known
     if (redact === undefined) {
-      const outcome = this.#engine.decide(request)
+      const outcome = this.#engine.decide(request, { job })
       if (outcome.error) return ALL_REQUEST_ARGUMENTS
       redact = outcome.decision.obligations.redact ?? []
     }
@@ -449,7 +466,7 @@ function denial(error: McpPolicyError): Decision {
  * The server id and method are masked as the normalizer masks metadata, then cut to 256
  * characters, as Unicode text (a lone surrogate becomes U+FFFD).
  */
-function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError): Record<string, unknown> {
+function rejectedInput(facts: RequestEnvelope | undefined, error: McpPolicyError): Record<string, unknown> {
   const input: Record<string, unknown> = { error: { code: error.code } }
   const known = presentedCredentials(facts?.headers)
   // Masked before it is cut: a cut token would no longer look like one.
@@ -468,7 +485,7 @@ function rejectedInput(facts: McpRequestFacts | undefined, error: McpPolicyError
  * The refusal with its message masked as metadata is: a message may quote what it refused (a
  * path, a server id, a header name), and it reaches the log and the caller.
  */
-function withoutCredentials(error: McpPolicyError, facts: McpRequestFacts | undefined): McpPolicyError {
+function withoutCredentials(error: McpPolicyError, facts: RequestEnvelope | undefined): McpPolicyError {
   const message = maskCredentialText(error.message.toWellFormed(), presentedCredentials(facts?.headers))
   // No cause: the original message is what must not travel on.
   return message === error.message ? error : new McpPolicyError(error.code, message)

@@ -178,13 +178,19 @@ export async function loadPdpConfig(path: string): Promise<PdpConfig> {
   return resolvePdpConfig(raw ?? {})
 }
 
-/** True for addresses that only this machine can reach. */
+/**
+ * True for addresses that only this machine can reach.
+ *
+ * @internal
+ */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
 /**
  * Refuses a configuration that would expose the PDP beyond this machine without caller authentication.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_PDP_INSECURE_BIND`.
  */

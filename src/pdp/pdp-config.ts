@@ -1,5 +1,17 @@
 import { availableParallelism } from 'node:os'
+import type { CheckpointLogConfig } from '../audit/checkpoint-key.js'
 import type { Durability } from '../audit/decision-log.js'
+import {
+  DEFAULT_BUNDLE_FILE,
+  DEFAULT_BUNDLE_POLL_SECONDS,
+  DEFAULT_BUNDLE_STORE,
+  DEFAULT_DEV_KEY_DIR,
+  DEFAULT_HOST,
+  DEFAULT_LOG_DIR,
+  DEFAULT_PDP_PORT,
+  DEFAULT_SERVERS,
+  defaultServerResource,
+} from '../defaults.js'
 import type { IdentityConfig } from '../identity/identity-config.js'
 import type { NormalizeConfig } from '../normalize/normalize-config.js'
 import type { BackchannelLogoutConfig } from '../signals/backchannel-logout-config.js'
@@ -41,22 +53,9 @@ export interface TlsConfig {
 }
 
 /** The decision log the PDP writes (one chain per worker). */
-export interface PdpLogConfig {
-  /** Directory of the log files. Default `decision-logs`. */
-  dir: string
+export interface PdpLogConfig extends CheckpointLogConfig {
   /** Default `batch`. */
   durability: Durability
-  /**
-   * PKCS#8 PEM Ed25519 key signing checkpoints. Omitted, the CLIs (`serve`, `gateway`, `demo`) sign
-   * with a key they create on first run in `.checkpoint-keys/` (`defaultCheckpointSigning`);
-   * `startPdp` and `openDecisionCore` themselves sign only with the key named here.
-   */
-  signingKeyFile?: string
-  /**
-   * `false` turns checkpoint signing off (then `verify-log` cannot detect deleted last lines or
-   * forged events); it cannot be combined with `signingKeyFile`. Default: on.
-   */
-  checkpoints?: boolean
   /** Rotate files beyond this many bytes. Default 64 MiB. */
   rotateBytes?: number
   /**
@@ -118,22 +117,14 @@ export interface PdpConfig {
   backchannelLogout?: BackchannelLogoutConfig
 }
 
-/** The reference policy's servers, reachable by id with the dev issuer's audience convention. */
-export const DEFAULT_SERVERS = ['github', 'filesystem', 'postgres', 'fetch', 'docs'] as const
-
-/** The resource URI (token audience) of a default server. */
-export function defaultServerResource(id: string): string {
-  return `https://localhost/mcp/${id}`
-}
-
 /** The embedded defaults: loopback, the default bundle, the dev issuer, a batch-mode log. */
 export function defaultPdpConfig(): PdpConfig {
   return {
-    host: '127.0.0.1',
-    port: 8181,
+    host: DEFAULT_HOST,
+    port: DEFAULT_PDP_PORT,
     workers: availableParallelism(),
-    bundle: { file: 'bundles/default.tar.gz', pollIntervalSeconds: 30 },
-    devKeyDir: '.dev-keys',
+    bundle: { file: DEFAULT_BUNDLE_FILE, pollIntervalSeconds: DEFAULT_BUNDLE_POLL_SECONDS },
+    devKeyDir: DEFAULT_DEV_KEY_DIR,
     normalize: {
       servers: Object.fromEntries(DEFAULT_SERVERS.map((id) => [id, { resource: defaultServerResource(id) }])),
       // Gateways that forward the original path (ext_authz, nginx) reach server <id> at /mcp/<id>.
@@ -144,7 +135,7 @@ export function defaultPdpConfig(): PdpConfig {
       })),
       trustForwardedHeaders: true,
     },
-    log: { dir: 'decision-logs', durability: 'batch' },
+    log: { dir: DEFAULT_LOG_DIR, durability: 'batch' },
     callerAuth: {},
     limits: {
       maxBodyBytes: 1024 * 1024,
@@ -156,6 +147,6 @@ export function defaultPdpConfig(): PdpConfig {
       keepAliveTimeoutMs: 5_000,
       maxRequestsPerSocket: 10_000,
     },
-    bundleStore: '.bundle-store',
+    bundleStore: DEFAULT_BUNDLE_STORE,
   }
 }

@@ -1,16 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Reason } from '../engine/decision.js'
 import type { BundleRef } from '../engine/policy-engine.js'
+import type { CacheStats } from '../identity/cache-stats.js'
 import type {
   IdentityEvents,
   IntrospectionOutcome,
   RevocationUnavailableAction,
 } from '../identity/identity-events.js'
-import type { IntrospectionCacheStats } from '../identity/introspection-cache.js'
 
-/** What the identity metrics read when scraped. */
+/**
+ * What the identity metrics read when scraped.
+ *
+ * @internal
+ */
 export interface IdentityMetricSources {
-  introspectionCache: () => IntrospectionCacheStats
+  introspectionCache: () => CacheStats
   /** The state store's backend and whether it is available. */
   state: () => { backend: string; available: boolean }
   /** Revocations held in this process's view, and whether the view can be trusted. */
@@ -21,6 +25,8 @@ export interface IdentityMetricSources {
  * The PDP's Prometheus metrics, in a registry of its own (never prom-client's global one, so two
  * PDPs in one process — tests, embedding apps — do not collide). In cluster mode each worker
  * serves its own numbers, labelled with its `worker` id; sum them in the query.
+ *
+ * @internal
  */
 export class PdpMetrics {
   readonly registry = new Registry()

@@ -1,9 +1,13 @@
+import { DEFAULT_SERVER, defaultServerResource } from '../defaults.js'
 import { type DevKey, mintDevToken } from '../identity/dev-token.js'
-import type { McpRequestFacts } from '../pdp/decision-service.js'
-import { defaultServerResource } from '../pdp/pdp-config.js'
+import type { RequestEnvelope } from '../normalize/request-normalizer.js'
 import type { CaseIdentity, DecisionCase } from './decision-cases.js'
 
-/** The request time of a case that names none: a Monday inside business hours, so runs agree. */
+/**
+ * The request time of a case that names none: a Monday inside business hours, so runs agree.
+ *
+ * @internal
+ */
 export const DEFAULT_CASE_TIME = '2025-11-24T10:00:00Z'
 
 /** The keys a run signs case identities with: the trusted one, and one for `token: forged`. */
@@ -27,7 +31,7 @@ export async function caseRequest(
   servers: Record<string, { resource: string }>,
   keys: CaseKeys,
   where: { serversLine?: number } = {},
-): Promise<McpRequestFacts> {
+): Promise<RequestEnvelope> {
   const now = new Date(testCase.now ?? DEFAULT_CASE_TIME)
   const headers: Record<string, string | string[]> = { ...testCase.headers }
   const resource =
@@ -63,7 +67,7 @@ function missingResource(
       `case "${testCase.name}" names no server, so its request has no resource (token audience) to go to.`,
       `Add \`server: <id>\` to the case, or to \`defaults:\` for every case in ${testCase.file} (servers here: ${knownText}), e.g.`,
       `    defaults:`,
-      `      server: ${known[0] ?? 'github'}`,
+      `      server: ${known[0] ?? DEFAULT_SERVER}`,
     ].join('\n')
   const entry = `      ${yamlKey(testCase.server)}: { resource: ${defaultServerResource(testCase.server)} }`
   const head = `case "${testCase.name}" names server "${testCase.server}", which has no resource (the token audience its request is for).`

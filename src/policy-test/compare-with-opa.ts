@@ -2,27 +2,26 @@ import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { McpPolicyError } from '../errors.js'
 import { stageOpaTestInputs } from './opa-test-inputs.js'
+import type { OpaTestResult } from './opa-test-result.js'
 import type { PolicyTestResult, TestOutcome } from './policy-test-result.js'
 
-/** One test whose outcome differs between OPA's interpreter and this engine. */
+/**
+ * One test whose outcome differs between OPA's interpreter and this engine.
+ *
+ * @internal
+ */
 export interface OpaDisagreement {
   name: string
   opa: TestOutcome | 'absent'
   engine: TestOutcome | 'absent'
 }
 
-interface OpaTestResult {
-  package: string
-  name: string
-  fail?: boolean
-  skip?: boolean
-  error?: unknown
-}
-
 /**
  * Runs `opa test` on the same policy, tests and data the engine ran, and lists every Rego test
  * whose outcome differs or that only one side ran (`run` filters OPA's side like `--run`). An empty list means OPA's interpreter and the
  * compiled WebAssembly agree on every test.
+ *
+ * @internal
  *
  * @example
  * ```ts

@@ -1,6 +1,8 @@
 /**
  * JSON Schema (draft 2020-12) of a `*.cases.yaml` file: decision cases run through the full
  * normalize → decide path by `mcp-policy test`. See "Decision cases" in docs/policy-authoring.md.
+ *
+ * @internal
  */
 export const decisionCasesSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -73,6 +73,8 @@ const validateCases = new Ajv2020({ strict: true, allErrors: true, verbose: true
 /**
  * Lists the `*.cases.yaml` files under the given files or directories that exist (sorted).
  *
+ * @internal
+ *
  * @example
  * ```ts
  * const files = await findCaseFiles(['bundles/default/cases'])
@@ -97,6 +99,8 @@ export async function findCaseFiles(paths: readonly string[]): Promise<string[]>
 
 /**
  * Reads and validates a cases file; `defaults` are merged under each case.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_POLICY_TEST_INVALID` naming the file and what is wrong.
  */

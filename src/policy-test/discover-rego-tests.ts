@@ -7,7 +7,11 @@ import { runOpa } from '../toolchain/opa.js'
 const TEST_PREFIX = 'test_'
 const SKIP_PREFIX = 'todo_test_'
 
-/** A test rule found by OPA's parser, named the way `opa test` names it. */
+/**
+ * A test rule found by OPA's parser, named the way `opa test` names it.
+ *
+ * @internal
+ */
 export interface RegoTest {
   /** Package path without `data`, e.g. `["mcp", "access_test"]`. */
   packagePath: string[]
@@ -46,6 +50,8 @@ interface ParsedModule {
 /**
  * Lists the `.rego` files under the given files or directories (sorted, deduplicated).
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_POLICY_TEST_INVALID` when a path does not exist.
  */
 export async function findRegoFiles(paths: readonly string[]): Promise<string[]> {
@@ -74,6 +80,8 @@ export async function findRegoFiles(paths: readonly string[]): Promise<string[]>
  * `opa test` v1 does: in every module, any rule (not function) whose head's ground prefix has a
  * segment starting with `test_` (or `todo_test_`, skipped). Definitions that share a name across
  * modules are counted, so the harness can refuse them instead of OR-ing them into one entrypoint.
+ *
+ * @internal
  *
  * @param selected Only tests from these files are returned (all of `regoDir` when omitted).
  * @throws McpPolicyError `ERR_TOOLCHAIN_OPA_FAILED` when a file does not parse;

@@ -3,26 +3,10 @@ import { readFile, rm } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { RegoTest } from './discover-rego-tests.js'
 import { stageOpaTestInputs } from './opa-test-inputs.js'
+import type { OpaTestResult, TraceEvent } from './opa-test-result.js'
 
 /** At most this many lines of explanation under one failing test: the report stays readable. */
 const MAX_LINES = 12
-
-/** One event of an `opa test --explain` trace, as its JSON report has it. */
-interface TraceEvent {
-  Op: string
-  QueryID: number
-  Location?: { file?: string; row?: number }
-  Message?: string
-}
-
-/** One test in the JSON report of `opa test`. */
-interface OpaTestResult {
-  package: string
-  name: string
-  fail?: boolean
-  error?: { message?: string } | unknown
-  trace?: TraceEvent[]
-}
 
 /**
  * Shows where failing Rego tests failed. WebAssembly evaluation keeps no trace, so the failing

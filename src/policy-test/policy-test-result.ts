@@ -29,6 +29,8 @@ export interface PolicyTestReport {
 /**
  * Counts outcomes and wraps results into a report.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * const report = summarize([{ kind: 'rego', name: 'data.x.test_a', suite: 'x', file: 'x_test.rego', outcome: 'pass', durationMs: 1 }], 1)

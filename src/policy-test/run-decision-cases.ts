@@ -10,12 +10,12 @@ import { caseRequest } from './case-request.js'
 import type { CaseExpectation, DecisionCase, DecisionCaseFile } from './decision-cases.js'
 import type { PolicyTestResult } from './policy-test-result.js'
 
-export { DEFAULT_CASE_TIME } from './case-request.js'
-
 /**
  * Runs decision cases through the path production takes — a token signed with a per-run key and
  * verified by `TokenVerifier`, `RequestNormalizer`, then `DecisionService` on the built bundle —
  * and compares each decision with what the case expects.
+ *
+ * @internal
  *
  * @example
  * ```ts

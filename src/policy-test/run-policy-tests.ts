@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { buildBundle } from '../bundle/build-bundle.js'
+import { DEFAULT_BUNDLE_DIR, DEFAULT_REGO_DIR } from '../defaults.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { McpPolicyError } from '../errors.js'
 import { resolveOpa } from '../toolchain/opa.js'
@@ -39,8 +40,8 @@ export interface PolicyTestOptions {
  */
 export async function runPolicyTests(options: PolicyTestOptions = {}): Promise<PolicyTestReport> {
   const started = process.hrtime.bigint()
-  const bundleDir = resolve(options.bundleDir ?? 'bundles/default')
-  const regoDir = resolve(options.regoDir ?? 'rego')
+  const bundleDir = resolve(options.bundleDir ?? DEFAULT_BUNDLE_DIR)
+  const regoDir = resolve(options.regoDir ?? DEFAULT_REGO_DIR)
   const defaultCases = join(bundleDir, 'cases')
   const defaults = existsSync(defaultCases) ? [regoDir, defaultCases] : [regoDir]
   const paths = options.paths?.length ? options.paths : defaults

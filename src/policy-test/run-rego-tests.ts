@@ -9,7 +9,11 @@ import type { RegoTest } from './discover-rego-tests.js'
 import { explainRegoFailures } from './explain-rego-failures.js'
 import type { PolicyTestResult } from './policy-test-result.js'
 
-/** Options for {@link runRegoTests}. */
+/**
+ * Options for {@link runRegoTests}.
+ *
+ * @internal
+ */
 export interface RunRegoTestsOptions {
   /** Bundle definition whose `data.json` the tests see, as production does. */
   bundleDir: string
@@ -28,6 +32,8 @@ export interface RunRegoTestsOptions {
  * A compile failure errors every selected test with OPA's message rather than throwing, so a
  * report always names what could not run. A failed test's message ends with where it failed, from
  * re-running it with `opa test --explain fails` (see `explainRegoFailures`).
+ *
+ * @internal
  *
  * @example
  * ```ts

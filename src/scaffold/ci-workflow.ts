@@ -3,13 +3,19 @@ import { join } from 'node:path'
 import { packageRoot } from '../package-root.js'
 import { SAMPLE_LOG_DIR } from './record-sample-log.js'
 
-/** The file `mcp-policy init` writes the CI job to. */
+/**
+ * The file `mcp-policy init` writes the CI job to.
+ *
+ * @internal
+ */
 export const CI_WORKFLOW_PATH = '.github/workflows/policy.yml'
 
 /**
  * `name@version` of the running mcp-policy, read from its own package.json: the exact version a
  * scaffolded CI job installs. Never a bare name or a range, which would install whatever is
  * published under that name when the job runs.
+ *
+ * @internal
  *
  * @throws Error when package.json has no exact `x.y.z` version (a broken installation).
  * @example
@@ -38,6 +44,8 @@ const EXACT_VERSION = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+
  * log in `samples/decisions/` against the bundle just built, failing on any changed decision
  * (`--fail-on change`), with its Markdown summary shown on the job's summary page. The job's token
  * only reads the repository; the file says how to post the summary on the pull request instead.
+ *
+ * @internal
  *
  * @example
  * ```ts

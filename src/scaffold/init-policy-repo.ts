@@ -7,7 +7,11 @@ import { recordSampleLog, SAMPLE_LOG_CHAIN } from './record-sample-log.js'
 import { referenceTemplate } from './reference-template.js'
 import { type PolicyTemplateName, repoReadme } from './repo-readme.js'
 
-/** Options for {@link initPolicyRepo}. */
+/**
+ * Options for {@link initPolicyRepo}.
+ *
+ * @internal
+ */
 export interface InitPolicyRepoOptions {
   /**
    * `reference`: this package's reference policy, data model, tests and cases (what `mcp-policy
@@ -36,6 +40,8 @@ node_modules/
  * written, then records the sample decision log its CI job's what-if gate replays. Refuses a
  * directory that is not empty, so it never overwrites anyone's policy. Returns the files written,
  * relative to `dir`.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_CLI_USAGE` when the directory exists and is not empty; the build's
  *   and the log's errors while recording the sample (the other files are written by then).
@@ -92,6 +98,8 @@ export async function initPolicyRepo(dir: string, options: InitPolicyRepoOptions
  * Records the sample decision log again in an existing policy repository (`mcp-policy init DIR
  * --record-sample`), from its policy and decision cases as they are now: for a change to the
  * decisions that was meant. Returns the files written, relative to `dir`.
+ *
+ * @internal
  *
  * @throws McpPolicyError `ERR_CLI_USAGE` when `dir` has no bundle definition; the build's and the
  *   log's errors.

@@ -4,6 +4,8 @@
  * `initPolicyRepo` adds the README, `.gitignore`, CI job and sample log every template gets. The
  * policy is deliberately small; the default template, `reference`, starts from this package's
  * reference policy and its data model (`data.mcp_data`) instead.
+ *
+ * @internal
  */
 export const policyRepoTemplate: Readonly<Record<string, string>> = {
   'rego/mcp/decision.rego': `# METADATA

@@ -3,23 +3,36 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DecisionLog } from '../audit/decision-log.js'
 import { buildBundle } from '../bundle/build-bundle.js'
+import { DEFAULT_BUNDLE_DIR, DEFAULT_REGO_DIR } from '../defaults.js'
 import { PolicyEngine } from '../engine/policy-engine.js'
 import { McpPolicyError } from '../errors.js'
 import { createDevKey, type DevKey, devIssuerConfig } from '../identity/dev-token.js'
 import { TokenVerifier } from '../identity/token-verifier.js'
-import { RequestNormalizer } from '../normalize/request-normalizer.js'
-import { DecisionService, type McpRequestFacts } from '../pdp/decision-service.js'
+import { type RequestEnvelope, RequestNormalizer } from '../normalize/request-normalizer.js'
+import { DecisionService } from '../pdp/decision-service.js'
 import { defaultPdpConfig } from '../pdp/pdp-config.js'
 import { caseRequest } from '../policy-test/case-request.js'
 import { type DecisionCase, findCaseFiles, readCaseFile } from '../policy-test/decision-cases.js'
 
-/** Where {@link recordSampleLog} writes, relative to a policy repository. */
+/**
+ * Where {@link recordSampleLog} writes, relative to a policy repository.
+ *
+ * @internal
+ */
 export const SAMPLE_LOG_DIR = 'samples/decisions'
 
-/** The chain id of a recorded sample log (its files are `decisions-sample-*.jsonl`). */
+/**
+ * The chain id of a recorded sample log (its files are `decisions-sample-*.jsonl`).
+ *
+ * @internal
+ */
 export const SAMPLE_LOG_CHAIN = 'sample'
 
-/** Options for {@link recordSampleLog}. */
+/**
+ * Options for {@link recordSampleLog}.
+ *
+ * @internal
+ */
 export interface RecordSampleLogOptions {
   /** Bundle definition directory (`.manifest`, `data.json`). Default `<dir>/bundles/default`. */
   bundleDir?: string
@@ -33,7 +46,11 @@ export interface RecordSampleLogOptions {
   opa?: string
 }
 
-/** What {@link recordSampleLog} wrote. */
+/**
+ * What {@link recordSampleLog} wrote.
+ *
+ * @internal
+ */
 export interface RecordedSampleLog {
   /** The log directory. */
   dir: string
@@ -52,6 +69,8 @@ export interface RecordedSampleLog {
  * decisions a policy change moves (the `init` CI template's what-if gate). Any earlier sample log
  * in the directory is replaced; the bundle itself is not kept.
  *
+ * @internal
+ *
  * @throws McpPolicyError from the build (`ERR_BUILD_*`, `ERR_TOOLCHAIN_*`), an invalid cases file
  *   or case (`ERR_POLICY_TEST_INVALID`) or the log (`ERR_LOG_WRITE_FAILED`).
  * @example
@@ -65,13 +84,13 @@ export async function recordSampleLog(
   options: RecordSampleLogOptions = {},
 ): Promise<RecordedSampleLog> {
   const root = resolve(dir)
-  const bundleDir = resolve(root, options.bundleDir ?? 'bundles/default')
+  const bundleDir = resolve(root, options.bundleDir ?? DEFAULT_BUNDLE_DIR)
   const out = resolve(root, options.out ?? SAMPLE_LOG_DIR)
   const work = await mkdtemp(join(tmpdir(), 'mcp-policy-sample-'))
   try {
     const built = await buildBundle({
       bundleDir,
-      regoDir: resolve(root, options.regoDir ?? 'rego'),
+      regoDir: resolve(root, options.regoDir ?? DEFAULT_REGO_DIR),
       out: join(work, 'bundle.tar.gz'),
       bundleStore: join(work, 'store'),
       opa: options.opa,
@@ -126,7 +145,7 @@ async function recordCase(
   service: DecisionService,
   keys: { signingKey: DevKey; forgingKey: DevKey },
 ): Promise<void> {
-  let facts: McpRequestFacts
+  let facts: RequestEnvelope
   try {
     facts = await caseRequest(testCase, servers, keys)
   } catch (err) {

@@ -14,6 +14,8 @@ import { packageRoot } from '../package-root.js'
  * `rego/schemas/`, and `bundles/default/.manifest`, `data.json` and `cases/*.cases.yaml`. Nothing
  * else in those directories is copied.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_CLI_USAGE` when the package's reference policy cannot be read (a
  *   broken installation).
  * @example

@@ -1,11 +1,17 @@
 import { SAMPLE_LOG_DIR } from './record-sample-log.js'
 
-/** The templates `mcp-policy init` offers. */
+/**
+ * The templates `mcp-policy init` offers.
+ *
+ * @internal
+ */
 export type PolicyTemplateName = 'reference' | 'minimal'
 
 /**
  * The README.md `mcp-policy init` writes for a template: what each file holds, the commands, and
  * how the CI job's what-if gate works and what to do when it fails.
+ *
+ * @internal
  *
  * @example
  * ```ts

@@ -21,6 +21,8 @@ const SWEEP_INTERVAL_MS = 30_000
  * It is on no decision's path: a worker reads its own replica and applies its own writes at once;
  * while the primary is slow, only the spread of changes to the other workers waits.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * import cluster from 'node:cluster'

@@ -26,7 +26,11 @@ export interface PrimaryChannel {
   off(event: 'disconnect', listener: () => void): unknown
 }
 
-/** Timing of a {@link ClusterStateStore}. */
+/**
+ * Timing of a {@link ClusterStateStore}.
+ *
+ * @internal
+ */
 export interface ClusterStateStoreOptions {
   /** How long `setIfAbsent` and the startup snapshot wait for the primary. Default 2000. */
   requestTimeoutMs?: number
@@ -48,6 +52,8 @@ const SWEEP_INTERVAL_MS = 30_000
  * hiccup) does not make it unavailable: decisions go on from the replica, and changes from other
  * workers arrive when the primary catches up. A worker whose primary is gone (channel
  * disconnected) is unavailable for good: it can no longer learn of revocations.
+ *
+ * @internal
  *
  * @example
  * ```ts

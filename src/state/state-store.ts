@@ -85,6 +85,8 @@ export interface StateStore {
  * Namespace names: lower-case letters, digits and dashes, starting with a letter, so they can
  * stand in Redis key names and channel names unescaped.
  *
+ * @internal
+ *
  * @example
  * ```ts
  * namespacePattern.test('revocation') // true

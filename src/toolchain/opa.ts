@@ -110,6 +110,8 @@ function userCacheDir(env: NodeJS.ProcessEnv): string {
 /**
  * Runs OPA with arguments and returns its output.
  *
+ * @internal
+ *
  * @throws McpPolicyError `ERR_TOOLCHAIN_OPA_FAILED` carrying OPA's stderr when it exits non-zero.
  * @example
  * ```ts

@@ -4,13 +4,12 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { canonicalEventLine } from '../../src/audit/event-hash.js'
+import { canonicalEventLine, eventHash } from '../../src/audit/event-hash.js'
 import { CanonicalText } from '../../src/canonical-json.js'
 import {
   DecisionLog,
   type DecisionRecord,
   type Durability,
-  eventHash,
   type LogFindingKind,
   verifyLog,
 } from '../../src/index.js'

@@ -2,14 +2,9 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import {
-  DecisionLog,
-  type DecisionRecord,
-  eventHash,
-  LogShipper,
-  type McpPolicyError,
-  readShipCursor,
-} from '../../src/index.js'
+import { eventHash } from '../../src/audit/event-hash.js'
+import { readShipCursor } from '../../src/audit/ship-cursor.js'
+import { DecisionLog, type DecisionRecord, LogShipper, type McpPolicyError } from '../../src/index.js'
 import { startLogCollector, unusedPort } from '../helpers/log-collector.js'
 
 const bundles = { default: { revision: 'r1', digest: `sha256:${'a'.repeat(64)}` } }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { diffObligations } from '../../src/index.js'
+import { diffObligations } from '../../src/audit/obligation-diff.js'
 
 const LISTS = ['visible_tools', 'redact', 'log_redact', 'redactions', 'x_policy_list'] as const
 const entry = fc.oneof(

@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import {
-  logFileVerdicts,
-  type ReplayDifference,
-  renderReplayHtml,
-  replayLog,
-  verifyLog,
-} from '../../src/index.js'
+import { logFileVerdicts } from '../../src/audit/log-file-verdicts.js'
+import { type ReplayDifference, renderReplayHtml, replayLog, verifyLog } from '../../src/index.js'
 import { findChromium, runChromium } from '../helpers/chromium.js'
 import { measureLayout } from '../helpers/chromium-layout.js'
 import { decodePng, shareOfColour } from '../helpers/png.js'

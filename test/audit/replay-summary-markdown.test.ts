@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  diffObligations,
-  type ReplayDifference,
-  type ReplayReport,
-  renderReplaySummaryMarkdown,
-} from '../../src/index.js'
+import { diffObligations } from '../../src/audit/obligation-diff.js'
+import { type ReplayDifference, type ReplayReport, renderReplaySummaryMarkdown } from '../../src/index.js'
 
 // Values a caller chooses (tool names, arguments) or a token carries (subject): each tries to break
 // out of its table cell or to be rendered as something other than text on a pull-request page.

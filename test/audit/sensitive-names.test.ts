@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { erasePointers } from '../../src/audit/erase-pointers.js'
 import {
   DEFAULT_SENSITIVE_NAMES,
   MAX_SENSITIVE_POINTERS,
   sensitiveNames,
   sensitivePointers,
 } from '../../src/audit/sensitive-names.js'
-import { erasePointers } from '../../src/index.js'
 
 const data = {
   mcp_data: {

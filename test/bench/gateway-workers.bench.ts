@@ -28,10 +28,10 @@ import { performance } from 'node:perf_hooks'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import autocannon from 'autocannon'
+import { DecisionPool } from '../../src/gateway/decision-pool.js'
 import { decisionCoreConfig } from '../../src/gateway/gateway-config.js'
 import {
   buildBundle,
-  DecisionPool,
   type DecisionPort,
   loadOrCreateDevKey,
   mintDevToken,

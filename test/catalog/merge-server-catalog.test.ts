@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { formatCatalogDiff, mergeServerCatalog, type ServerCatalog } from '../../src/index.js'
+import { formatCatalogDiff } from '../../src/catalog/catalog-diff.js'
+import { mergeServerCatalog } from '../../src/catalog/merge-server-catalog.js'
+import type { ServerCatalog } from '../../src/index.js'
 
 function catalog(tools: ServerCatalog['entries']['tools']): ServerCatalog {
   return {

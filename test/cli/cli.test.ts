@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -160,6 +160,7 @@ describe('mcp-policy CLI', async () => {
       join(dir, 'demo-log'),
     ])
     expect(code).toBe(0)
+    expect(stdout).toMatch(/^agent {7}MCP 2026-07-28 /m)
     expect(stdout).toMatch(
       /^LIST {3}alice \(developer\) sees tools: get_issue, get_file_contents, create_issue$/m,
     )
@@ -173,6 +174,33 @@ describe('mcp-policy CLI', async () => {
     const replayed = /^replayed against the recorded bundle: (\d+)\/(\d+) decisions reproduced/m.exec(stdout)
     expect(replayed?.[1]).toBe(replayed?.[2])
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('demo complete: the gateway keeps serving until Ctrl-C')
+    // The agent speaks the current revision: every request it sent is recorded as 2026-07-28
+    // (stated in its _meta), none opened a session with initialize.
+    const logDir = join(dir, 'demo-log')
+    const events = (
+      await Promise.all(
+        (
+          await readdir(logDir, { recursive: true })
+        )
+          .filter((f) => f.endsWith('.jsonl'))
+          .map((f) => readFile(join(logDir, f), 'utf8')),
+      )
+    )
+      .join('')
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            path: string
+            input: { mcp?: { method?: string; protocol_version?: string } }
+          },
+      )
+    const requests = events.filter((e) => e.path === 'mcp/decision' && e.input.mcp?.method !== undefined)
+    // Six calls with a token; the anonymous one is refused at server/discover, when it connects.
+    expect(requests.filter((e) => e.input.mcp?.method === 'tools/call')).toHaveLength(6)
+    expect(new Set(requests.map((e) => e.input.mcp?.protocol_version))).toEqual(new Set(['2026-07-28']))
+    expect(requests.some((e) => e.input.mcp?.method === 'initialize')).toBe(false)
   })
 
   it('toolchain prints the pinned OPA', async () => {

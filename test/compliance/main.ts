@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { leftOutBuiltins, leftOutReason } from './left-out.js'
 import { formatTable, runCompliance, tally } from './run-compliance.js'
 
 /**
@@ -42,21 +43,37 @@ const shown = run.reports.filter(
   (r) => r.verdict === 'wrong' || r.verdict === 'error' || (values.verbose && r.verdict !== 'pass'),
 )
 for (const r of shown) {
-  console.log(`${r.verdict.toUpperCase()} ${r.note}${r.missing ? ` (${r.missing.join(', ')})` : ''}`)
-  if (r.detail && r.verdict !== 'missing') console.log(`      ${r.detail}`)
+  // A case that needs only builtins left out on purpose is excluded, with the reason.
+  const excluded = r.verdict === 'missing' ? leftOutReason(r.missing ?? []) : undefined
+  const verdict = excluded === undefined ? r.verdict.toUpperCase() : 'EXCLUDED'
+  console.log(`${verdict} ${r.note}${r.missing ? ` (${r.missing.join(', ')})` : ''}`)
+  if (excluded !== undefined) console.log(`      left out on purpose: ${excluded}`)
+  else if (r.detail && r.verdict !== 'missing') console.log(`      ${r.detail}`)
 }
 const missing = new Map<string, number>()
-for (const r of run.reports) for (const m of r.missing ?? []) missing.set(m, (missing.get(m) ?? 0) + 1)
+const leftOut = new Map<string, number>()
+for (const r of run.reports) {
+  for (const m of r.missing ?? []) {
+    const counts = leftOutBuiltins.has(m) ? leftOut : missing
+    counts.set(m, (counts.get(m) ?? 0) + 1)
+  }
+}
+const excludedCases = run.reports.filter(
+  (r) => r.verdict === 'missing' && leftOutReason(r.missing ?? []),
+).length
 
 console.log(`\n${formatTable(run.reports, values.markdown)}\n`)
 const t = tally(run.reports)
 console.log(
-  `cases ${t.total}: pass ${t.pass}, missing builtin ${t.missing}, wrong ${t.wrong}, error ${t.error}, ` +
+  `cases ${t.total}: pass ${t.pass}, missing builtin ${t.missing} (${excludedCases} of them excluded on purpose), wrong ${t.wrong}, error ${t.error}, ` +
     `excepted ${t.excepted}, Go control failing ${t.control} (${(run.ms / 1000).toFixed(1)} s)`,
 )
+for (const [name, count] of [...leftOut].sort((a, b) => b[1] - a[1])) {
+  console.log(`excluded, ${name} (${count} cases), reason: ${leftOutBuiltins.get(name)}`)
+}
 if (missing.size > 0) {
   console.log(
-    `missing builtins (${missing.size}): ${[...missing]
+    `missing builtins, unexplained (${missing.size}): ${[...missing]
       .sort((a, b) => b[1] - a[1])
       .map(([n, c]) => `${n} ${c}`)
       .join(', ')}`,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { applyRedactions, POLICY_DENIED_ERROR_CODE, policyDenial } from '../../src/index.js'
+import { applyRedactions } from '../../src/enforce/apply-redactions.js'
+import { policyDenial } from '../../src/enforce/policy-denial.js'
+import { POLICY_DENIED_ERROR_CODE } from '../../src/index.js'
 
 describe('applyRedactions', () => {
   const result = {

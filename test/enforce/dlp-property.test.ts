@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { applyRedactions, PolicyEngine } from '../../src/index.js'
+import { applyRedactions } from '../../src/enforce/apply-redactions.js'
+import { PolicyEngine } from '../../src/index.js'
 import { buildReferenceBundle } from '../helpers/pdp.js'
 
 // Issue #15 class 4 (response DLP), generated: a secret or personal datum placed anywhere in a

@@ -13,6 +13,7 @@ import {
   DecisionLog,
   type DevKey,
   devIssuerConfig,
+  enforcePolicy,
   mintDevToken,
   POLICY_DENIED_ERROR_CODE,
   type PolicyEnforcementOptions,
@@ -198,6 +199,29 @@ response := {"allow": true, "redactions": [], "reasons": []}
     expect(failure.data).toMatchObject({ reason: 'ERR_DECISION_UNDEFINED', status: 500 })
     expect(failure.message).toBe(`MCP error ${POLICY_DENIED_ERROR_CODE}: The entrypoint produced no result.`)
     expect(JSON.stringify(failure)).not.toContain('mcp/decision')
+    expect(executed).toEqual([])
+  })
+
+  it('enforcePolicy wraps every transport the server is connected to (a v1 server too)', async () => {
+    const server = new McpServer({ name: 'tools', version: '1.0.0' })
+    server.registerTool('echo', { inputSchema: { text: z.string() } }, ({ text }) => {
+      executed.push('echo')
+      return { content: [{ type: 'text', text }] }
+    })
+    server.registerTool('boom', { inputSchema: { text: z.string() } }, ({ text }) => {
+      executed.push('boom')
+      return { content: [{ type: 'text', text }] }
+    })
+    expect(enforcePolicy(server, { engine, normalizer, server: 'tools' })).toBe(server)
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    await server.connect(serverSide)
+    const client = new Client({ name: 'test', version: '1.0.0' })
+    await client.connect(clientSide)
+    open.push(client)
+    // Anonymous over the in-memory pair: listing is allowed (and filtered), calling is not.
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo'])
+    const refusal = await denied(client.callTool({ name: 'echo', arguments: { text: 'hi' } }))
+    expect(refusal.data).toMatchObject({ reason: 'unauthenticated', status: 401 })
     expect(executed).toEqual([])
   })
 

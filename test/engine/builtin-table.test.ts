@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { opaCapabilities } from '../../src/bundle/capabilities.js'
-import { builtinTable, loadBundle } from '../../src/index.js'
+import { builtinTable } from '../../src/engine/builtins/builtin-table.js'
+import { loadBundle } from '../../src/index.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 import { opaBinary } from '../helpers/opa-binary.js'
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { CanonicalText, loadBundle, type McpPolicyErrorCode, PolicyEngine } from '../../src/index.js'
+import { CanonicalText } from '../../src/canonical-json.js'
+import { loadBundle, type McpPolicyErrorCode, PolicyEngine } from '../../src/index.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 import { opaBinary } from '../helpers/opa-binary.js'
 import { repackBundle } from '../helpers/repack.js'
@@ -68,13 +69,13 @@ describe('fail closed: every failure is a deny with its own code', () => {
     // Compile a policy calling a builtin outside the table, bypassing the capabilities check,
     // to prove the engine still fails closed if such a bundle reaches it.
     const opa = await opaBinary()
-    const { runOpa } = await import('../../src/index.js')
+    const { runOpa } = await import('../../src/toolchain/opa.js')
     const { mkdtemp, writeFile } = await import('node:fs/promises')
     const { join } = await import('node:path')
     const dir = await mkdtemp(join(built.dir, 'raw-'))
     await writeFile(
       join(dir, 'p.rego'),
-      'package mcp\n\ndecision := {"allow": true, "reasons": [], "obligations": {"x": crypto.x509.parse_certificates(input.pem)}}\n',
+      'package mcp\n\ndecision := {"allow": true, "reasons": [], "obligations": {"x": net.lookup_ip_addr(input.pem)}}\n',
     )
     await runOpa(opa, ['build', '-t', 'wasm', '-e', 'mcp/decision', '-o', join(dir, 'b.tar.gz'), 'p.rego'], {
       cwd: dir,

@@ -2,20 +2,20 @@ import { createPublicKey } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { DecisionPool } from '../../src/gateway/decision-pool.js'
 import { decisionCoreConfig } from '../../src/gateway/gateway-config.js'
 import {
   createDevKey,
   type DecidedMessage,
-  DecisionPool,
   type DevKey,
   defaultGatewayConfig,
   devIssuerConfig,
   loadOrCreateCheckpointKey,
-  type McpRequestFacts,
   mintDevToken,
   REJECTED_PATH,
   verifyLog,
 } from '../../src/index.js'
+import type { RequestEnvelope } from '../../src/normalize/request-normalizer.js'
 import { type DecisionCore, openDecisionCore } from '../../src/pdp/decision-core.js'
 import { buildReferenceBundleWith } from '../helpers/gateway.js'
 
@@ -115,7 +115,7 @@ async function events(dir: string): Promise<LoggedEvent[]> {
 const call = (id: number, tool: string, args: Record<string, unknown> = {}) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } })
 
-async function facts(message: string, sub = 'alice'): Promise<McpRequestFacts> {
+async function facts(message: string, sub = 'alice'): Promise<RequestEnvelope> {
   const token = await mintDevToken(key, {
     sub,
     roles: ['developer'],

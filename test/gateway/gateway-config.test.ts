@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { McpPolicyError, resolveGatewayConfig, serverIdFromCommand } from '../../src/index.js'
+import { serverIdFromCommand } from '../../src/gateway/gateway-config.js'
+import { McpPolicyError, resolveGatewayConfig } from '../../src/index.js'
 
 describe('gateway configuration', () => {
   it.each([

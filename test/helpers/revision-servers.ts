@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net'
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
-import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server'
+import {
+  createMcpHandler,
+  type McpServerFactory,
+  McpServer as McpServerV2,
+} from '@modelcontextprotocol/server'
 import * as z from 'zod/v4'
 
 // The same issue tracker served by each MCP SDK: v2 (`@modelcontextprotocol/server`, the
@@ -33,7 +37,7 @@ export interface RunningMcpServer {
 
 /** The tracker on the v2 SDK: `createMcpHandler` on `node:http` (2026-07-28, and stateless legacy). */
 export async function startV2Tracker(): Promise<RunningMcpServer> {
-  const handler = createMcpHandler(() => {
+  return serveV2(() => {
     const server = new McpServerV2({ name: 'tracker-v2', version: '2.0.0' })
     for (const [name, answer] of Object.entries(TRACKER_TOOLS))
       server.registerTool(name, { description: name, inputSchema: z.object(ARGS) }, async (args) => ({
@@ -41,6 +45,14 @@ export async function startV2Tracker(): Promise<RunningMcpServer> {
       }))
     return server
   })
+}
+
+/**
+ * A v2 SDK server from `factory` (one instance per HTTP request), served by `createMcpHandler` on
+ * `node:http` at 127.0.0.1: 2026-07-28, and earlier revisions through its stateless fallback.
+ */
+export async function serveV2(factory: McpServerFactory): Promise<RunningMcpServer> {
+  const handler = createMcpHandler(factory)
   return listen(async (req, res, body, record) => {
     record(body)
     const request = new Request(`http://127.0.0.1${req.url}`, {

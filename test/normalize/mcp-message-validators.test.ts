@@ -97,6 +97,13 @@ const message = fc
 // JSON.parse(JSON.stringify(...)) gives what the normalizer sees: plain data as parsed from a body.
 const asParsed = (value: unknown) => JSON.parse(JSON.stringify(value) ?? 'null')
 
+/** Whether an object at any depth has an own "__proto__" key (as JSON.parse creates). */
+function hasProtoKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true
+  return Object.values(value).some(hasProtoKey)
+}
+
 describe('the ajv validators compiled from the MCP SDK schemas', () => {
   it('give the same verdict as the SDK (zod) on JSON-RPC-shaped messages and on any JSON', () => {
     const verdicts = { valid: 0, invalid: 0 }
@@ -129,7 +136,13 @@ describe('the ajv validators compiled from the MCP SDK schemas', () => {
         ] as const
         for (const [name, schema] of pairs) {
           const sdk = schema.safeParse(value).success
-          expect(validators[name](value), `${name}: ${JSON.stringify(value)}`).toBe(sdk)
+          const ours = validators[name](value)
+          // zod skips an own "__proto__" key of a record (prompt arguments), so it accepts
+          // {"__proto__": {}} where the schema asks for strings; ajv checks the key like any other
+          // and refuses. Stricter is the safe side: there, ours may refuse what the SDK accepts, never
+          // the other way round.
+          if (hasProtoKey(value)) expect(!ours || sdk, `${name}: ${JSON.stringify(value)}`).toBe(true)
+          else expect(ours, `${name}: ${JSON.stringify(value)}`).toBe(sdk)
           if (sdk) valid[name]++
         }
       }),

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { formatTestReport, type PolicyTestResult, summarize } from '../../src/index.js'
+import { formatTestReport, type PolicyTestResult } from '../../src/index.js'
+import { summarize } from '../../src/policy-test/policy-test-result.js'
 
 const outcome = fc.constantFrom('pass', 'fail', 'error', 'skip' as const)
 const result = fc.record({

@@ -2,14 +2,11 @@ import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import {
-  findCaseFiles,
-  initPolicyRepo,
-  type PolicyTestReport,
-  readCaseFile,
-  runOpa,
-} from '../../src/index.js'
+import type { PolicyTestReport } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
+import { findCaseFiles, readCaseFile } from '../../src/policy-test/decision-cases.js'
+import { initPolicyRepo } from '../../src/scaffold/init-policy-repo.js'
+import { runOpa } from '../../src/toolchain/opa.js'
 import { opaBinary } from '../helpers/opa-binary.js'
 import { mcpPolicy } from '../helpers/run-cli.js'
 

@@ -2,8 +2,8 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runOpa } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
+import { runOpa } from '../../src/toolchain/opa.js'
 import { opaBinary } from '../helpers/opa-binary.js'
 
 const root = packageRoot()

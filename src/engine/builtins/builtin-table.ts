@@ -2,13 +2,19 @@ import { hostBuiltins } from './host/index.js'
 import type { HostBuiltin } from './host-builtin.js'
 import { compileTimeBuiltinNames, wasmNativeBuiltinNames } from './native.js'
 
-/** Where a builtin is implemented. */
+/**
+ * Where a builtin is implemented.
+ *
+ * @internal
+ */
 export type BuiltinProvider = 'wasm' | 'compile-time' | 'host'
 
 /**
  * The engine's builtin table: the one source of truth for what a policy may call. The build's
  * capabilities file is generated from it, and the engine instantiates WebAssembly with its host
  * part, so the two can never disagree.
+ *
+ * @internal
  */
 export const builtinTable: ReadonlyMap<string, BuiltinProvider> = buildTable()
 

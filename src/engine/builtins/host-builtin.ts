@@ -6,6 +6,8 @@
  * builtin error (wrong type, unparsable value), the host builtin returns `undefined`, which the
  * policy sees as an undefined expression. Arguments arrive as plain JSON values (Rego sets as
  * arrays) unless the builtin asks for exact Rego values (`values: 'rego'`).
+ *
+ * @internal
  */
 export interface HostBuiltin {
   /** The Rego name, e.g. `time.parse_rfc3339_ns`. */

@@ -4,7 +4,11 @@ import { loadedPostgresParser, loadPostgresParser, type PostgresParser } from '.
 import { analyzePostgresSql } from './postgres-sql.js'
 import { analyzeUrl } from './url.js'
 
-/** The analyzers there are, by the name an argument constraint's `analyze` gives. */
+/**
+ * The analyzers there are, by the name an argument constraint's `analyze` gives.
+ *
+ * @internal
+ */
 export const ARGUMENT_ANALYZERS = ['sql:postgres', 'url'] as const
 
 /**
@@ -56,6 +60,8 @@ export async function readyAnalyzers(declared: ReadonlyMap<string, string>): Pro
  * Runs the declared analyzer on each declared argument present in `args` (element by element for
  * an array). Undefined when no declared argument is present. Never throws: a value an analyzer
  * cannot read, an unknown analyzer or a parser that is not loaded give `parsed: false`.
+ *
+ * @internal
  *
  * @example
  * ```ts

@@ -42,7 +42,11 @@ export interface SchemaLimits {
   deadlineMs: number
 }
 
-/** The default {@link SchemaLimits}. */
+/**
+ * The default {@link SchemaLimits}.
+ *
+ * @internal
+ */
 export const DEFAULT_SCHEMA_LIMITS: Readonly<SchemaLimits> = {
   maxSchemaChars: 65_536,
   maxSchemaDepth: 32,
@@ -244,6 +248,8 @@ function checkDepth(value: unknown, depth: number, maxDepth: number): void {
  * large or too deep, invalid against its meta-schema, a `$ref` Ajv cannot resolve locally (remote
  * refs are never fetched), a pattern RE2 does not accept — gives a validator that fails every call
  * with keyword `schema`: arguments that cannot be checked are not valid.
+ *
+ * @internal
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { McpPolicyError } from '../../errors.js'
 import type { HeaderBag } from '../../normalize/http-envelope.js'
-import type { McpRequestFacts } from '../decision-service.js'
+import type { RequestEnvelope } from '../../normalize/request-normalizer.js'
 import { readJsonBody } from '../http/read-body.js'
 import { sendJson } from '../http/respond.js'
 import type { PdpContext, Route } from './route.js'
@@ -43,7 +43,7 @@ async function readObject(req: Parameters<Route>[0], context: PdpContext): Promi
 }
 
 /** The envelope facts of a `/v1/mcp/*` body; shapes are checked by the normalizer, which fails closed. */
-function facts(body: Record<string, unknown>): McpRequestFacts {
+function facts(body: Record<string, unknown>): RequestEnvelope {
   const context = isObject(body.context) ? body.context : {}
   if (body.headers !== undefined && !isObject(body.headers))
     throw new McpPolicyError('ERR_PDP_BODY_INVALID', '`headers` must be an object of header name → value')

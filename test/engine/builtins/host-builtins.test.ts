@@ -30,8 +30,13 @@ describe('host builtin table', () => {
       'time.now_ns',
       'uuid.rfc4122',
     ])
-    // io.jwt.decode_verify reads the evaluation's clock (recorded as time.now_ns), as OPA reads the query time.
-    expect(hostBuiltins.filter((b) => b.clock).map((b) => b.name)).toEqual(['io.jwt.decode_verify'])
+    // io.jwt.decode_verify reads the evaluation's clock (recorded as time.now_ns), as OPA reads the
+    // query time; X.509 chain verification checks validity at it, where OPA reads the wall clock.
+    expect(hostBuiltins.filter((b) => b.clock).map((b) => b.name)).toEqual([
+      'crypto.x509.parse_and_verify_certificates',
+      'crypto.x509.parse_and_verify_certificates_with_options',
+      'io.jwt.decode_verify',
+    ])
   })
 })
 

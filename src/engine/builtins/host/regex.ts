@@ -1,4 +1,5 @@
 import type { HostBuiltin } from '../host-builtin.js'
+import { globsIntersect } from './glob-intersection.js'
 import { compileGo, expand, findAll, split } from './go-regexp.js'
 
 /** Go's `regexp.QuoteMeta`. */
@@ -81,6 +82,19 @@ export const regexBuiltins: readonly HostBuiltin[] = [
       const re = pattern === undefined ? undefined : compileGo(pattern)
       if (re === undefined) return undefined
       return re.re.match(s)
+    },
+  },
+  {
+    name: 'regex.globs_match',
+    impl: (glob1, glob2) => {
+      if (typeof glob1 !== 'string' || typeof glob2 !== 'string') return undefined
+      try {
+        return globsIntersect(glob1, glob2)
+      } catch {
+        // An invalid glob is a builtin error in OPA; a glob nested deeper than the stack allows
+        // (RangeError) is refused the same way rather than crashing the decision.
+        return undefined
+      }
     },
   },
 ]
