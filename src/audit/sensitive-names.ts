@@ -12,6 +12,7 @@
  * the input (`mcp.tool.validation`) rather than recomputed. A decision that did depend on one is
  * reported as differing, marked `masked`.
  */
+import { member } from '../json-members.js'
 
 /** The names the reference data lists when a bundle's data lists none (`mcp_data.masking.sensitive_arguments`). */
 export const DEFAULT_SENSITIVE_NAMES: readonly string[] = [
@@ -153,11 +154,4 @@ function toPointer(path: string[]): string {
 function stringAt(value: unknown, key: string): string | undefined {
   const found = member(value, key)
   return typeof found === 'string' ? found : undefined
-}
-
-// Own members of a plain JSON object only: a `__proto__` or `constructor` key must never reach
-// Object.prototype.
-function member(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
 }

@@ -2,6 +2,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import type { Decision } from '../engine/decision.js'
+import type { Subject } from '../identity/subject.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { McpMessage as Message } from '../normalize/mcp-message.js'
@@ -212,4 +213,9 @@ export class GatewaySession {
     await this.channel.close().catch(() => {})
     await this.transport.close().catch(() => {})
   }
+}
+
+/** Who a session (or a stateless caller's upstream bridge) belongs to: the verified issuer and subject. */
+export function ownerOf(subject: Subject): string {
+  return JSON.stringify([subject.issuer ?? '', subject.id ?? ''])
 }

@@ -5,7 +5,12 @@ import {
   CLIENT_INFO_META_KEY,
   PROTOCOL_VERSION_META_KEY,
 } from '../normalize/request-meta.js'
-import type { Upstream, UpstreamChannel, UpstreamHeaders } from './upstream-channel.js'
+import {
+  type Upstream,
+  type UpstreamChannel,
+  type UpstreamHeaders,
+  upstreamUnavailable,
+} from './upstream-channel.js'
 
 /** The revision the gateway speaks to an upstream that predates 2026-07-28. */
 const LEGACY_REVISION = '2025-11-25'
@@ -181,9 +186,5 @@ export function withoutEnvelope(message: Message): Message {
 }
 
 function unavailable(id: RequestId, message: string): Message {
-  return {
-    jsonrpc: '2.0',
-    id,
-    error: { code: -32603, message, data: { reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' } },
-  }
+  return upstreamUnavailable(id, message) as Message
 }

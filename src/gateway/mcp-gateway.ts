@@ -8,7 +8,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import { McpPolicyError } from '../errors.js'
-import type { Subject } from '../identity/subject.js'
 import { listenError } from '../listen-error.js'
 import { type HeaderBag, withDistinctMcpHeaders } from '../normalize/http-envelope.js'
 import { type DecisionCore, openDecisionCore } from '../pdp/decision-core.js'
@@ -25,7 +24,7 @@ import {
   type StdioUpstreamConfig,
   upstreamResource,
 } from './gateway-config.js'
-import { GatewaySession } from './gateway-session.js'
+import { GatewaySession, ownerOf } from './gateway-session.js'
 import { GATEWAY_JWKS_PATH, IDENTITY_ASSERTION_HEADER, IdentityAsserter } from './identity-assertion.js'
 import { PerClientUpstream } from './per-client-upstream.js'
 import {
@@ -75,9 +74,6 @@ export interface StartGatewayOptions {
 }
 
 const SESSION_HEADER = 'mcp-session-id'
-
-/** Reasons of a message no decision worker decided: answered 503 with Retry-After. */
-const UNDECIDED = new Set(['ERR_GATEWAY_WORKER_FAILED', 'ERR_GATEWAY_OVERLOADED'])
 
 /**
  * Starts `mcp-policy gateway`: a Streamable HTTP front end (the MCP SDK's server transport) that
@@ -420,12 +416,11 @@ class GatewayFrontEnd {
         )
       }
       if (!input || !message) {
-        // Not decided at all (no worker could, or none had room): the client may retry. A policy
-        // that ran past the deadline is the server's failure, not the client's message (400).
-        const unavailable = response.reasons.some((r) => UNDECIDED.has(r.code))
-        const overran = response.reasons.some((r) => r.code === 'ERR_ENGINE_DEADLINE')
-        if (unavailable) res.setHeader('Retry-After', '1')
-        return sendJson(res, unavailable ? 503 : overran ? 500 : 400, {
+        // Not decided: a message that did not normalize is the client's (400); a server-side
+        // failure keeps its code's status (errorTable), 503 with a hint to retry.
+        const status = response.status >= 500 ? response.status : 400
+        if (status === 503) res.setHeader('Retry-After', '1')
+        return sendJson(res, status, {
           jsonrpc: '2.0',
           id: null,
           error: policyDenial(response, response.decision_id),
@@ -615,11 +610,6 @@ class GatewayFrontEnd {
     const metadataUrl = protectedResourceMetadataUrl(this.#parts.resources[id]!)
     return authenticationChallenge(response, metadataUrl, headers.authorization !== undefined)
   }
-}
-
-/** Who a session belongs to: the verified issuer and subject. */
-function ownerOf(subject: Subject): string {
-  return JSON.stringify([subject.issuer ?? '', subject.id ?? ''])
 }
 
 function denialData(response: McpDecisionResponse): Record<string, unknown> {

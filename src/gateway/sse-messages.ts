@@ -14,22 +14,27 @@ export async function* sseMessages(
   maxEventBytes: number,
 ): AsyncGenerator<Record<string, unknown>> {
   const decoder = new TextDecoder('utf-8')
+  // The text not yet split into lines: after each chunk, at most one partial line (no line end,
+  // or a lone CR a CRLF may complete). Each chunk is searched from there on only, once, so a
+  // large event arriving in many chunks costs linear, not quadratic, time on the I/O thread.
   let buffer = ''
   let data: string[] = []
   let size = 0
+  const lineEnd = /\r\n?|\n/g
   const reader = body.getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()
+      lineEnd.lastIndex = Math.max(0, buffer.length - 1)
       buffer += done ? decoder.decode() : decoder.decode(value, { stream: true })
-      let newline = buffer.search(/\r\n|\r|\n/)
-      while (newline >= 0) {
+      let start = 0
+      for (let end = lineEnd.exec(buffer); end !== null; end = lineEnd.exec(buffer)) {
         // A CR at the end may be the first half of a CRLF that the next chunk completes.
-        if (!done && newline === buffer.length - 1 && buffer[newline] === '\r') break
-        const line = buffer.slice(0, newline)
-        buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1))
+        if (!done && end[0] === '\r' && end.index === buffer.length - 1) break
+        const line = buffer.slice(start, end.index)
+        start = end.index + end[0].length
         if (line === '') {
-          if (data.length > 0) yield parseEvent(data.join('\n'))
+          if (carriesData(data)) yield parseEvent(data.join('\n'))
           data = []
           size = 0
         } else if (line.startsWith('data:')) {
@@ -39,15 +44,20 @@ export async function* sseMessages(
           data.push(text)
         }
         // `event:`, `id:`, `retry:` and `:` comments carry no message.
-        newline = buffer.search(/\r\n|\r|\n/)
       }
+      buffer = buffer.slice(start)
       if (buffer.length > maxEventBytes) throw new Error(`an upstream event exceeds ${maxEventBytes} bytes`)
       if (done) break
     }
-    if (data.length > 0) yield parseEvent(data.join('\n'))
+    if (carriesData(data)) yield parseEvent(data.join('\n'))
   } finally {
     reader.cancel().catch(() => {})
   }
+}
+
+/** Whether an event is dispatched: one with no data, or only an empty `data:` line (a priming event), is not (WHATWG). */
+function carriesData(data: string[]): boolean {
+  return data.length > 1 || (data.length === 1 && data[0] !== '')
 }
 
 function parseEvent(text: string): Record<string, unknown> {

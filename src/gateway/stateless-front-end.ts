@@ -2,27 +2,27 @@ import type { ServerResponse } from 'node:http'
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { policyDenial } from '../enforce/policy-denial.js'
 import type { Decision } from '../engine/decision.js'
-import type { Subject } from '../identity/subject.js'
 import type { HeaderBag } from '../normalize/http-envelope.js'
 import type { InputDocument } from '../normalize/input-document.js'
 import type { McpMessage as Message } from '../normalize/mcp-message.js'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
+  FIRST_STATELESS_REVISION,
   isStatelessRevision,
   PROTOCOL_VERSION_META_KEY,
 } from '../normalize/request-meta.js'
 import { encodeHeaderValue, mcpNameField } from '../normalize/routing-headers.js'
 import type { AdmittedRequest, DecisionPort } from '../pdp/decision-port.js'
+import { sendJson } from '../pdp/http/respond.js'
 import { enforceAnswer } from './answer-enforcement.js'
 import type { GatewayConfig, HttpUpstreamConfig } from './gateway-config.js'
+import { ownerOf } from './gateway-session.js'
 import { IDENTITY_ASSERTION_HEADER, type IdentityAsserter } from './identity-assertion.js'
 import { LegacyBridge } from './legacy-bridge.js'
 import { sseMessages } from './sse-messages.js'
-import type { Upstream, UpstreamHeaders } from './upstream-channel.js'
+import { type Upstream, type UpstreamHeaders, upstreamUnavailable } from './upstream-channel.js'
 
-/** The revision the gateway speaks to clients and upstreams without sessions. */
-export const STATELESS_REVISION = '2026-07-28'
 const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo'
 
 /** What the front end needs from the gateway. */
@@ -101,7 +101,7 @@ export class StatelessFrontEnd {
     const stateless =
       'url' in upstreamConfig && (await this.#era(serverId, upstreamConfig).catch(() => undefined))
     if ('url' in upstreamConfig && stateless === undefined)
-      return answer(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
+      return sendJson(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
     if (stateless === 'stateless') return this.#forward(res, exchange, upstreamConfig as HttpUpstreamConfig)
     return this.#bridge(res, exchange)
   }
@@ -132,7 +132,7 @@ export class StatelessFrontEnd {
       method: 'server/discover',
       params: {
         _meta: {
-          [PROTOCOL_VERSION_META_KEY]: STATELESS_REVISION,
+          [PROTOCOL_VERSION_META_KEY]: FIRST_STATELESS_REVISION,
           [CLIENT_INFO_META_KEY]: { name: 'mcp-policy-gateway', version: this.#parts.version ?? '0.0.0' },
           [CLIENT_CAPABILITIES_META_KEY]: {},
         },
@@ -186,7 +186,7 @@ export class StatelessFrontEnd {
         signal: AbortSignal.any([aborted.signal, AbortSignal.timeout(config.limits.upstreamTimeoutMs)]),
       })
     } catch {
-      return answer(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
+      return sendJson(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
     }
     if (message.id === undefined || message.method === undefined) {
       // A notification: the server's status is the answer.
@@ -211,22 +211,22 @@ export class StatelessFrontEnd {
           if (out.id === message.id && out.method === undefined) break
         }
         if (!opened)
-          return answer(res, 200, unavailable(message.id, `${serverId} ended its stream without an answer`))
+          return sendJson(res, 200, unavailable(message.id, `${serverId} ended its stream without an answer`))
         return void res.end()
       }
       const text = await boundedText(response, config.limits.maxResultBytes)
       const reply = JSON.parse(text) as Message
       if (reply === null || typeof reply !== 'object' || reply.id !== message.id)
-        return answer(
+        return sendJson(
           res,
           200,
           unavailable(message.id, `${serverId} answered with something other than the answer`),
         )
       const out = (await judge(reply)) ?? unavailable(message.id, 'the answer was withheld')
-      return answer(res, response.ok ? 200 : response.status, out)
+      return sendJson(res, response.ok ? 200 : response.status, out)
     } catch {
       if (res.headersSent) return void res.destroy()
-      return answer(
+      return sendJson(
         res,
         200,
         unavailable(message.id, `${serverId} sent an answer the gateway could not judge`),
@@ -299,7 +299,7 @@ export class StatelessFrontEnd {
     if (!bridge) {
       if (this.#bridges.size >= config.limits.maxSessions) {
         res.setHeader('Retry-After', '30')
-        return answer(
+        return sendJson(
           res,
           503,
           unavailable(
@@ -320,7 +320,7 @@ export class StatelessFrontEnd {
       await bridge.ready()
     } catch {
       this.#bridges.delete(key)
-      return answer(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
+      return sendJson(res, 200, unavailable(message.id ?? null, `${serverId} cannot be reached`))
     }
     const extra = await this.#decidedHeaders(serverId, input, decision, decisionId, clientHeaders)
     if (message.id === undefined || message.method === undefined) {
@@ -329,9 +329,9 @@ export class StatelessFrontEnd {
       return void res.end()
     }
     if (message.method === 'server/discover')
-      return answer(res, 200, discovered(message.id, bridge.initializeResult ?? {}))
+      return sendJson(res, 200, discovered(message.id, bridge.initializeResult ?? {}))
     if (message.method === 'initialize' || message.method === 'subscriptions/listen')
-      return answer(res, 200, {
+      return sendJson(res, 200, {
         jsonrpc: '2.0',
         id: message.id,
         error: {
@@ -347,9 +347,9 @@ export class StatelessFrontEnd {
         reply,
         config.servers[serverId]?.destination,
       )
-      return answer(res, 200, complete(message.method, out))
+      return sendJson(res, 200, complete(message.method, out))
     } catch {
-      return answer(res, 200, unavailable(message.id, 'the answer could not be judged'))
+      return sendJson(res, 200, unavailable(message.id, 'the answer could not be judged'))
     }
   }
 
@@ -391,7 +391,7 @@ export class StatelessFrontEnd {
     }
     const meta = message.params?._meta as Record<string, unknown> | undefined
     const version = meta?.[PROTOCOL_VERSION_META_KEY]
-    headers['mcp-protocol-version'] = typeof version === 'string' ? version : STATELESS_REVISION
+    headers['mcp-protocol-version'] = typeof version === 'string' ? version : FIRST_STATELESS_REVISION
     if (typeof message.method === 'string') headers['mcp-method'] = message.method
     // Routing headers from the judged body, never copied from the client's.
     const field = message.method === undefined ? undefined : mcpNameField(message.method)
@@ -411,7 +411,7 @@ export class StatelessFrontEnd {
 /** `server/discover` answered for a server of an earlier revision, from its `initialize` result. */
 function discovered(id: RequestId, init: Record<string, unknown>): Message {
   const result: Record<string, unknown> = {
-    supportedVersions: [STATELESS_REVISION],
+    supportedVersions: [FIRST_STATELESS_REVISION],
     capabilities: init.capabilities ?? {},
     resultType: 'complete',
   }
@@ -446,26 +446,8 @@ function complete(method: string, message: Message): Message {
   return { ...message, result: out }
 }
 
-function ownerOf(subject: Subject): string {
-  return JSON.stringify([subject.issuer ?? '', subject.id ?? ''])
-}
-
 function unavailable(id: RequestId | null, message: string): Message {
-  return {
-    jsonrpc: '2.0',
-    id: id as RequestId,
-    error: { code: -32603, message, data: { reason: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' } },
-  }
-}
-
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    'Content-Length': Buffer.byteLength(text),
-  })
-  res.end(text)
+  return upstreamUnavailable(id as RequestId, message) as Message
 }
 
 async function boundedText(response: Response, limit: number): Promise<string> {

@@ -1,14 +1,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { McpPolicyError } from '../errors.js'
-import { durationPattern } from './duration.js'
+import { durationSchema } from './duration.js'
 import type { IdentityConfig } from './identity-config.js'
 
-const duration = {
-  oneOf: [
-    { type: 'number', minimum: 0 },
-    { type: 'string', pattern: durationPattern },
-  ],
-} as const
 const nonNegative = { type: 'number', minimum: 0 } as const
 const strings = { type: 'array', items: { type: 'string' } } as const
 
@@ -52,8 +46,8 @@ export const identityConfigSchema = {
               scopes: strings,
             },
           },
-          maxTokenLifetime: duration,
-          maxAuthAge: duration,
+          maxTokenLifetime: durationSchema,
+          maxAuthAge: durationSchema,
           requireJti: { type: 'boolean' },
           introspection: {
             type: 'object',

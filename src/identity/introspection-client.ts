@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { SignJWT } from 'jose'
 import { request } from 'undici'
 import { McpPolicyError } from '../errors.js'
+import { describe, readBounded } from './bounded-response.js'
 import type { IntrospectionConfig } from './identity-config.js'
 
 /** What an introspection endpoint said about a token. */
@@ -123,7 +124,7 @@ export class IntrospectionClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       })
       status = response.statusCode
-      text = await readBounded(response.body)
+      text = await readBounded(response.body, MAX_RESPONSE_BYTES)
     } catch (err) {
       throw this.#unavailable(describe(err), err)
     }
@@ -192,34 +193,4 @@ function defaultAlgorithm(key: KeyObject): string | undefined {
     default:
       return undefined
   }
-}
-
-async function readBounded(
-  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy?.()
-      throw new Error(`answered more than ${MAX_RESPONSE_BYTES} bytes`)
-    }
-    chunks.push(Buffer.from(chunk))
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
-function describe(err: unknown): string {
-  const error = err as
-    | { name?: string; message?: string; code?: string; cause?: { code?: string } }
-    | undefined
-  if (
-    error?.name === 'TimeoutError' ||
-    error?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    error?.code === 'UND_ERR_BODY_TIMEOUT'
-  )
-    return 'timed out'
-  const code = error?.code ?? error?.cause?.code
-  return `failed: ${error?.message ?? String(err)}${code ? ` (${code})` : ''}`
 }

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { McpPolicyError, type McpPolicyErrorCode } from '../errors.js'
+import { deepFreeze } from '../state/entry-bounds.js'
 import type { CacheStats } from './cache-stats.js'
 import {
   type ClaimMapping,
@@ -571,13 +572,5 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
     throw new McpPolicyError('ERR_IDENTITY_CONFIG_INVALID', `identity: ${name} must be a non-negative number`)
-  return value
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const nested of Object.values(value)) deepFreeze(nested)
-  }
   return value
 }

@@ -64,6 +64,14 @@ export interface DecisionJobOptions {
   job?: number
 }
 
+/** What {@link DecisionService} derives from one bundle's data document, each part on first use. */
+interface PerBundle {
+  data: unknown
+  analysis?: AnalysisDeclarations
+  schemas?: ToolInputSchemas
+  sensitive?: SensitiveNames
+}
+
 /**
  * The PDP's decision core, independent of HTTP: normalize → decide → log. Every failure (bad
  * message, bad token, policy error, log write failure in `sync`/`batch` mode) is a deny carrying
@@ -91,12 +99,10 @@ export class DecisionService {
   // The input documents this service's normalizer built: credentials are masked in them already.
   // Any other input (the OPA API, AuthZEN, a `request` a caller sends) is scanned before logging.
   readonly #normalized = new WeakSet<object>()
-  // The argument analyzers the serving bundle declares, read once per bundle.
-  #analysis: { data: unknown; declarations: AnalysisDeclarations } | undefined
-  // The tools' input schemas the serving bundle declares, compiled on first use, once per bundle.
-  #schemas: { data: unknown; schemas: ToolInputSchemas } | undefined
-  // The argument names the log erases at any depth (the bundle's masking data), read once per bundle.
-  #sensitive: { data: unknown; names: SensitiveNames } | undefined
+  // What the serving bundle's data declares, each read on first use and kept while it serves:
+  // argument analyzers, tools' input schemas (compiled on first use), and the argument names the
+  // log erases at any depth. A new bundle (another data document) starts afresh.
+  #perBundle: PerBundle = { data: undefined }
 
   constructor(options: {
     engine: PolicyEngine
@@ -200,13 +206,16 @@ export class DecisionService {
    * bundle: pass them to `RequestNormalizer.normalize` when normalizing before `decideInput`.
    */
   argumentAnalysis(): AnalysisDeclarations {
+    const derived = this.#derived()
+    derived.analysis ??= analysisDeclarations(derived.data)
+    return derived.analysis
+  }
+
+  /** What is derived from the serving bundle's data, reset when another bundle serves. */
+  #derived(): PerBundle {
     const data = this.#engine.data
-    let analysis = this.#analysis
-    if (!analysis || analysis.data !== data) {
-      analysis = { data, declarations: analysisDeclarations(data) }
-      this.#analysis = analysis
-    }
-    return analysis.declarations
+    if (this.#perBundle.data !== data) this.#perBundle = { data }
+    return this.#perBundle
   }
 
   /**
@@ -215,13 +224,9 @@ export class DecisionService {
    * pass them to `RequestNormalizer.normalize` when normalizing before `decideInput`.
    */
   argumentSchemas(): ToolInputSchemas {
-    const data = this.#engine.data
-    let schemas = this.#schemas
-    if (!schemas || schemas.data !== data) {
-      schemas = { data, schemas: toolInputSchemas(data) }
-      this.#schemas = schemas
-    }
-    return schemas.schemas
+    const derived = this.#derived()
+    derived.schemas ??= toolInputSchemas(derived.data)
+    return derived.schemas
   }
 
   /**
@@ -271,13 +276,9 @@ export class DecisionService {
    * replay restores the obligation (see replay's `keepErasedMask`).
    */
   #sensitiveMask(input: unknown, prefix: string, asked: readonly string[] | undefined): string[] {
-    const data = this.#engine.data
-    let sensitive = this.#sensitive
-    if (!sensitive || sensitive.data !== data) {
-      sensitive = { data, names: sensitiveNames(data) }
-      this.#sensitive = sensitive
-    }
-    const found = sensitivePointers(input, sensitive.names, prefix)
+    const derived = this.#derived()
+    derived.sensitive ??= sensitiveNames(derived.data)
+    const found = sensitivePointers(input, derived.sensitive, prefix)
     if (!asked || asked.length === 0) return found
     return found.filter((p) => !asked.some((a) => p === a || p.startsWith(`${a}/`)))
   }

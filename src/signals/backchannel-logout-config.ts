@@ -1,4 +1,4 @@
-import { type Duration, durationPattern } from '../identity/duration.js'
+import { type Duration, durationSchema } from '../identity/duration.js'
 
 /**
  * OIDC Back-Channel Logout 1.0 at `POST /oidc/backchannel-logout`: the IdP posts a signed
@@ -48,11 +48,6 @@ export const backchannelLogoutConfigSchema = {
         },
       },
     },
-    maxTokenAge: {
-      oneOf: [
-        { type: 'number', minimum: 0 },
-        { type: 'string', pattern: durationPattern },
-      ],
-    },
+    maxTokenAge: durationSchema,
   },
 } as const

@@ -55,11 +55,10 @@ export class BackchannelLogoutReceiver {
     this.#log = options.log
     this.#skew = identity.clockSkewSeconds ?? 60
     this.#observe = options.observe ?? (() => {})
-    try {
-      this.#maxAge = durationSeconds(config.maxTokenAge ?? '5m', 'backchannelLogout.maxTokenAge')
-    } catch (err) {
-      throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', (err as Error).message.replace(/^identity: /, ''))
-    }
+    this.#maxAge = durationSeconds(config.maxTokenAge ?? '5m', 'backchannelLogout.maxTokenAge', {
+      code: 'ERR_PDP_CONFIG_INVALID',
+      prefix: '',
+    })
     this.#guard = new ReplayGuard(options.revocations.store, 'logout-jti')
     const keyOptions = {
       timeoutMs: identity.jwksTimeoutMs ?? 5_000,

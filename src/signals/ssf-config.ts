@@ -1,4 +1,4 @@
-import { type Duration, durationPattern } from '../identity/duration.js'
+import { type Duration, durationSchema } from '../identity/duration.js'
 
 /**
  * One OpenID Shared Signals Framework transmitter (an IdP, an MDM, an EDR…) whose Security Event
@@ -90,12 +90,6 @@ export interface SsfConfig {
 }
 
 const url = { type: 'string', pattern: '^https?://' } as const
-const duration = {
-  oneOf: [
-    { type: 'number', minimum: 0 },
-    { type: 'string', pattern: durationPattern },
-  ],
-}
 
 /** JSON Schema (draft 2020-12) of {@link SsfConfig}, for the PDP's configuration schema. */
 export const ssfConfigSchema = {
@@ -153,7 +147,7 @@ export const ssfConfigSchema = {
         },
       },
     },
-    maxEventAge: duration,
+    maxEventAge: durationSchema,
     maxSetBytes: { type: 'integer', minimum: 1024, maximum: 1_048_576 },
   },
 } as const

@@ -92,11 +92,10 @@ export class SsfReceiver {
     this.#skew = options.skewSeconds ?? 60
     this.#observe = options.observe ?? (() => {})
     this.maxSetBytes = config.maxSetBytes ?? DEFAULT_MAX_SET_BYTES
-    try {
-      this.#maxAge = durationSeconds(config.maxEventAge ?? '1d', 'ssf.maxEventAge')
-    } catch (err) {
-      throw new McpPolicyError('ERR_PDP_CONFIG_INVALID', (err as Error).message.replace(/^identity: /, ''))
-    }
+    this.#maxAge = durationSeconds(config.maxEventAge ?? '1d', 'ssf.maxEventAge', {
+      code: 'ERR_PDP_CONFIG_INVALID',
+      prefix: '',
+    })
     this.#guard = new ReplayGuard(options.revocations.store, 'ssf-jti')
     const issuers = new Set<string>()
     const transmitters: SsfTransmitter[] = []

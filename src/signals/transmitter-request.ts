@@ -1,5 +1,6 @@
 import { request } from 'undici'
 import { McpPolicyError } from '../errors.js'
+import { describe, readBounded } from '../identity/bounded-response.js'
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -83,38 +84,6 @@ export async function requestTransmitter(
   return answer as Record<string, unknown>
 }
 
-async function readBounded(
-  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
-  maxBytes: number,
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > maxBytes) {
-      body.destroy?.()
-      throw new Error(`answered more than ${maxBytes} bytes`)
-    }
-    chunks.push(Buffer.from(chunk))
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
 function unavailable(message: string, cause?: unknown): McpPolicyError {
   return new McpPolicyError('ERR_SSF_TRANSMITTER_UNAVAILABLE', message, { cause })
-}
-
-function describe(err: unknown): string {
-  const error = err as
-    | { name?: string; message?: string; code?: string; cause?: { code?: string } }
-    | undefined
-  if (error?.name === 'AbortError') return 'was stopped'
-  if (
-    error?.name === 'TimeoutError' ||
-    error?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    error?.code === 'UND_ERR_BODY_TIMEOUT'
-  )
-    return 'timed out'
-  const code = error?.code ?? error?.cause?.code
-  return `failed: ${error?.message ?? String(err)}${code ? ` (${code})` : ''}`
 }

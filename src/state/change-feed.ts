@@ -48,11 +48,6 @@ export class ChangeFeed {
     }
   }
 
-  /** True when some listener watches `namespace` (a change nobody watches is not decoded). */
-  watched(namespace: string): boolean {
-    return (this.#watchers.get(namespace)?.size ?? 0) > 0
-  }
-
   /** Tells the namespace's watchers of a change (its JSON decoded once, frozen, for all of them). */
   emit(change: WireChange): void {
     const listeners = this.#watchers.get(change.namespace)

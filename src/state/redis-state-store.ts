@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { McpPolicyError } from '../errors.js'
 import { ChangeFeed } from './change-feed.js'
+import { isWireChange } from './cluster-state-messages.js'
 import { checkKey, checkNamespace, checkTtl, deepFreeze, encodeValue } from './entry-bounds.js'
 import type { WireChange } from './entry-table.js'
 import type { StateAvailabilityListener, StateChangeListener, StateEntry, StateStore } from './state-store.js'
@@ -293,17 +294,13 @@ export class RedisStateStore implements StateStore {
   }
 
   #notice(message: string): void {
-    let change: WireChange
+    let change: unknown
     try {
-      change = JSON.parse(message) as WireChange
+      change = JSON.parse(message)
     } catch {
       return
     }
-    if (typeof change?.namespace !== 'string' || typeof change.key !== 'string') return
-    if (change.op === 'set' && (typeof change.json !== 'string' || typeof change.expiresAt !== 'number'))
-      return
-    if (change.op !== 'set' && change.op !== 'delete') return
-    this.#feed.emit(change)
+    if (isWireChange(change)) this.#feed.emit(change)
   }
 
   #update(): void {

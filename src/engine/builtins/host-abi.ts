@@ -53,8 +53,8 @@ export function instantiatePolicy(
 ): LoadedPolicy {
   const memory = new WebAssembly.Memory(memoryDescriptor)
   let exports: PolicyExports | undefined
-  let byId: (HostCall | undefined)[] = []
-  let names: string[] = []
+  const byId: (HostCall | undefined)[] = []
+  const names: string[] = []
 
   const cString = (addr: number): string => {
     const bytes = new Uint8Array(memory.buffer)
@@ -106,8 +106,6 @@ export function instantiatePolicy(
   if (major !== 1) throw new Error(`unsupported OPA WebAssembly ABI version ${major}`)
   const minor = Number(exports.opa_wasm_abi_minor_version?.value ?? 0)
   const ids = JSON.parse(cString(exports.opa_json_dump(exports.builtins()))) as Record<string, number>
-  names = []
-  byId = []
   for (const [name, id] of Object.entries(ids)) {
     names[id] = name
     byId[id] = builtins.get(name)

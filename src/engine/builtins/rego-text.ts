@@ -59,7 +59,7 @@ function compareLists(x: readonly RegoValue[], y: readonly RegoValue[]): number 
 }
 
 /** Code point order, which is UTF-8 byte order (JavaScript's `<` compares UTF-16 units). */
-function compareStrings(a: string, b: string): number {
+export function compareStrings(a: string, b: string): number {
   if (a === b) return 0
   const x = a[Symbol.iterator]()
   const y = b[Symbol.iterator]()

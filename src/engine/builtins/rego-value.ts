@@ -60,12 +60,6 @@ export type RegoValue =
   | RegoMap
   | { [key: string]: RegoValue }
 
-/**
- * A value a host builtin may return: JSON values, plus `bigint` and {@link RegoNumber} for exact
- * numbers, {@link RegoSet} or a JavaScript `Set` for sets, and `Map` for objects with non-string keys.
- */
-export type HostResult = unknown
-
 /** Sign, digits and base-10 exponent of a JSON number's text. */
 function decimal(text: string): { digits: bigint; exp: number } | undefined {
   const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)

@@ -1,3 +1,5 @@
+import { member, members } from '../../json-members.js'
+
 /**
  * Which analyzer reads which tool argument: server id → tool name → argument name → analyzer
  * (`sql:postgres`, `url`). Built from a bundle's data by {@link analysisDeclarations}.
@@ -44,16 +46,4 @@ export function analysisDeclarations(data: unknown): AnalysisDeclarations {
   }
   if (byServer.size === 0) return NO_ANALYSIS
   return { forTool: (server, tool) => byServer.get(server)?.get(tool), needsSql }
-}
-
-// Own members of a plain JSON object only: a bundle's data is JSON, but a `__proto__` or
-// `constructor` key must never reach Object.prototype.
-function member(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
-}
-
-function members(value: unknown): [string, unknown][] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return []
-  return Object.entries(value as Record<string, unknown>)
 }

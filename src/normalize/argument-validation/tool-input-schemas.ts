@@ -1,3 +1,4 @@
+import { member, members } from '../../json-members.js'
 import type { ArgumentValidation } from './argument-validation.js'
 import { type BoundedValidator, compileBoundedSchema, type SchemaLimits } from './bounded-schema.js'
 
@@ -53,18 +54,6 @@ export function toolInputSchemas(data: unknown, limits: Partial<SchemaLimits> = 
       return validator(args)
     },
   }
-}
-
-// Own members of a plain JSON object only: a `__proto__` or `constructor` key must never reach
-// Object.prototype.
-function member(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
-}
-
-function members(value: unknown): [string, unknown][] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return []
-  return Object.entries(value as Record<string, unknown>)
 }
 
 /**

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { hostBuiltins } from '../../../src/engine/builtins/host/index.js'
@@ -149,5 +150,29 @@ describe('properties', () => {
     )
     // OPA's own case: the nanoseconds survive (a double would print .141828864).
     expect(format(new RegoNumber('1707133113141828752'))).toBe('2024-02-05T11:38:33.141828752Z')
+  })
+})
+
+describe('io.jwt verification keys', () => {
+  const verify = impl('io.jwt.verify_rs256')
+  const b64 = (s: string): string => Buffer.from(s).toString('base64url')
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const signingInput = `${b64('{"alg":"RS256"}')}.${b64('{"sub":"x"}')}`
+  const token = `${signingInput}.${nodeSign('sha256', Buffer.from(signingInput), privateKey).toString('base64url')}`
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string
+
+  it('verifies with a PEM public key, and rejects extra data after the block', () => {
+    expect(verify(token, pem)).toBe(true)
+    expect(verify(token, `${pem}x`)).toBeUndefined()
+    expect(verify(token, `${pem}${pem}`)).toBeUndefined()
+  })
+
+  it('answers in linear time on many BEGIN lines without an END', () => {
+    // A regex for BEGIN…END retries from every BEGIN line: quadratic, seconds on this input.
+    const key = '-----BEGIN A-----\n'.repeat(Math.ceil(2 ** 20 / 18))
+    const start = performance.now()
+    const answer = verify(token, key)
+    expect(performance.now() - start).toBeLessThan(500)
+    expect(answer === undefined || answer === false).toBe(true)
   })
 })

@@ -328,6 +328,9 @@ export const opaCases: readonly OpaCase[] = [
   c('semver.compare', '1.0', '1.0.0'),
   c('semver.compare', '1.0.0', 'x'),
   // --- json schema
+  // Keys in UTF-8 byte order, as Go sorts them (UTF-16 order puts the emoji first).
+  c('json.marshal_with_options', { '\uff61': 1, '\u{1F600}': 2, a: 3 }, { pretty: false }),
+  c('json.marshal_with_options', { '\uff61': 1, '\u{1F600}': 2 }, { pretty: true, indent: ' ' }),
   c('json.match_schema', { name: 'x' }, { type: 'object', required: ['name'] }),
   c('json.match_schema', {}, { type: 'object', required: ['name'] }),
   c('json.match_schema', { age: 'x' }, { type: 'object', properties: { age: { type: 'integer' } } }),

@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { hostBuiltinsByName } from '../../../src/engine/builtins/builtin-table.js'
+import { RegoNumber } from '../../../src/engine/builtins/rego-value.js'
 import { opaBinary } from '../../helpers/opa-binary.js'
 import { type Call, opaAnswers, ourAnswer } from './opa-answers.js'
 
@@ -67,12 +73,47 @@ describe('strings.render_template agrees with opa eval', () => {
       { name: 'strings.render_template', args: ['{{.test}}', { test: 2023 }] },
       { name: 'strings.render_template', args: ['{{.test}}', [1]] },
       { name: 'strings.render_template', args: [1, {}] },
+      // Map keys print and range in Go string order (UTF-8 bytes); UTF-16 order puts the emoji first.
+      {
+        name: 'strings.render_template',
+        args: ['{{.}}|{{range $k, $v := .}}{{$k}}={{$v}};{{end}}', { '\uff61': 1, '\u{1F600}': 2, a: 3 }],
+      },
     ]
     const expected = opaAnswers(opa, calls)
     const actual = calls.map(ourAnswer)
     expect(actual.map((a, i) => [calls[i]!.args[0], a])).toEqual(
       expected.map((e, i) => [calls[i]!.args[0], e]),
     )
+  })
+
+  it('is undefined, as OPA is, when the variables hold a key that is not a string', () => {
+    // Input JSON cannot carry such a key: the module builds one, so OPA's type checker lets it by.
+    const dir = mkdtempSync(join(tmpdir(), 'render-template-'))
+    try {
+      writeFileSync(
+        join(dir, 't.rego'),
+        'package t\n\ntop := strings.render_template("{{.}}", {k: "x" | some k in input.l})\n' +
+          'deep := strings.render_template("{{.b}}", {"a": {"c": {k: "x" | some k in input.l}}, "b": 1})\n',
+      )
+      writeFileSync(join(dir, 'input.json'), '{"l": [1, "b"]}')
+      const out = execFileSync(
+        opa,
+        ['eval', '--format', 'json', '-d', join(dir, 't.rego'), '-i', join(dir, 'input.json'), 'data.t'],
+        { encoding: 'utf8' },
+      )
+      expect(JSON.parse(out).result[0].expressions[0].value).toEqual({})
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const render = hostBuiltinsByName.get('strings.render_template')!.impl
+    const keyed = new Map<unknown, unknown>([
+      [new RegoNumber('1'), 'x'],
+      ['b', 'x'],
+    ])
+    expect(render('{{.}}', keyed)).toBeUndefined()
+    expect(render('{{.b}}', { a: { c: keyed }, b: new RegoNumber('1') })).toBeUndefined()
+    // The same value with string keys only renders.
+    expect(render('{{.b}}', { a: { c: { b: 'x' } }, b: new RegoNumber('1') })).toBe('1')
   })
 
   it('refuses output beyond its budget instead of exhausting memory (nested ranges multiply)', () => {

@@ -1,4 +1,4 @@
-import { compareRegoValues } from '../rego-text.js'
+import { compareRegoValues, compareStrings } from '../rego-text.js'
 import { RegoNumber, RegoSet, type RegoValue } from '../rego-value.js'
 
 const hex = '0123456789abcdef'
@@ -62,7 +62,8 @@ export function goJsonMarshal(v: RegoValue, indent?: { prefix: string; indent: s
         ? [...x].map(([k, y]) => [typeof k === 'string' ? k : write(k, 0), y])
         : Object.entries(x as { [k: string]: RegoValue })
     if (entries.length === 0) return '{}'
-    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    // encoding/json sorts keys by UTF-8 bytes (code points), not UTF-16 units.
+    entries.sort((a, b) => compareStrings(a[0], b[0]))
     return `{${entries
       .map(([k, y]) => `${nl(depth + 1)}${goJsonString(k)}${colon}${write(y, depth + 1)}`)
       .join(',')}${nl(depth)}}`

@@ -1,3 +1,4 @@
+import { compareStrings } from '../rego-text.js'
 import { RegoNumber, RegoSet, type RegoValue } from '../rego-value.js'
 import { type GoArg, goSprintf } from './go-fmt.js'
 import { formatFloat } from './go-strconv.js'
@@ -365,8 +366,13 @@ function fromRego(v: RegoValue): Val {
   if (v instanceof RegoSet) return v.items.map(fromRego)
   const m = new Map<string, Val>()
   if (v instanceof Map) {
-    // ast.As: JSON has string keys only; other keys become their JSON text.
-    for (const [k, x] of v) m.set(typeof k === 'string' ? k : JSON.stringify(k), fromRego(x))
+    // ast.As round-trips the value through JSON, which OPA 1.x cannot decode when a key is not a
+    // string (its encoder writes the key's bare text, e.g. `{1:"x"}`): the builtin errors.
+    for (const [k, x] of v) {
+      if (typeof k !== 'string')
+        throw new TemplateError('invalid character looking for beginning of object key string')
+      m.set(k, fromRego(x))
+    }
   } else for (const [k, x] of Object.entries(v)) m.set(k, fromRego(x as RegoValue))
   return m
 }
@@ -405,7 +411,8 @@ function fmtV(v: Val, top: boolean): string {
   if (v instanceof JsonNumber) return v.text
   if (v instanceof Lit) return v.kind === 'int' ? String(v.v) : formatFloat(v.v, 'g', -1)
   if (Array.isArray(v)) return `[${v.map((x) => fmtV(x, false)).join(' ')}]`
-  const keys = [...v.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  // fmt prints map keys sorted as Go compares strings: by UTF-8 bytes, not UTF-16 units.
+  const keys = [...v.keys()].sort(compareStrings)
   return `map[${keys.map((k) => `${k}:${fmtV(v.get(k)!, false)}`).join(' ')}]`
 }
 
@@ -632,7 +639,8 @@ class Exec {
     let entries: [Val, Val][]
     if (Array.isArray(v)) entries = v.map((x, i) => [new Lit('int', i), x])
     else if (v instanceof Map)
-      entries = [...v.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((k) => [k, v.get(k)!])
+      // text/template ranges over map keys in Go string order: UTF-8 bytes, not UTF-16 units.
+      entries = [...v.keys()].sort(compareStrings).map((k) => [k, v.get(k)!])
     else if (v === MISSING || v === null) entries = []
     else throw new TemplateError(`range can't iterate over ${fmtV(v, true)}`)
     if (entries.length === 0) {

@@ -16,6 +16,7 @@ import { compareNumbers } from '../rego-text.js'
 import { parseJsonExact, RegoNumber, RegoSet, type RegoValue } from '../rego-value.js'
 import { goJsonMarshal } from './go-json.js'
 import { formatFloat } from './go-strconv.js'
+import { pemDecodeAll } from './pem.js'
 
 /**
  * `io.jwt.*` (OPA `topdown/tokens.go`) on node:crypto: decoding, signature verification with a
@@ -134,12 +135,18 @@ interface VerificationKey {
 
 /** OPA's `parseKeysFromCertOrJWK`: a PEM certificate or public key, or a JWK or JWK set. */
 function parseKeys(material: string): VerificationKey[] | undefined {
-  const pem = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----(?:\r?\n)?/.exec(material)
-  if (pem !== null) {
-    if (material.slice(pem.index + pem[0].length).length > 0) return undefined
+  // Go's pem.Decode, linear on any text (a regex for BEGIN…END is quadratic on many BEGIN lines).
+  const { blocks, rest } = pemDecodeAll(material)
+  if (blocks.length > 0) {
+    // OPA: "extra data after a PEM block" (a second block counts as extra data).
+    if (blocks.length !== 1 || rest !== '') return undefined
+    const block = blocks[0]
     try {
-      if (pem[1] === 'CERTIFICATE') return [{ alg: '', kid: '', key: new X509Certificate(pem[0]).publicKey }]
-      if (pem[1] === 'PUBLIC KEY') return [{ alg: '', kid: '', key: createPublicKey(pem[0]) }]
+      if (block.type === 'CERTIFICATE')
+        return [{ alg: '', kid: '', key: new X509Certificate(block.bytes).publicKey }]
+      if (block.type === 'PUBLIC KEY') {
+        return [{ alg: '', kid: '', key: createPublicKey({ key: block.bytes, format: 'der', type: 'spki' }) }]
+      }
     } catch {
       return undefined
     }

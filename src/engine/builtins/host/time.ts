@@ -18,13 +18,6 @@ import {
   type ZonedTime,
 } from './go-time.js'
 
-/**
- * Nanosecond counts are exact int64s, as in OPA: they leave as `bigint` and arrive as exact Rego
- * numbers (`values: 'rego'`), never through a double, which would round any instant after
- * 1970-04-15 by up to 256 ns.
- */
-const exact = (ns: bigint | undefined): bigint | undefined => ns
-
 interface TzTime {
   readonly t: ZonedTime
   readonly layout: string
@@ -69,7 +62,11 @@ const intOperand = (x: unknown): number | undefined => {
   return n === undefined || n < -(2n ** 53n) || n > 2n ** 53n ? undefined : Number(n)
 }
 
-/** `time.*` builtins (OPA `topdown/time.go`). */
+/**
+ * `time.*` builtins (OPA `topdown/time.go`). Nanosecond counts are exact int64s, as in OPA: they
+ * leave as `bigint`, never through a double, which would round any instant after 1970-04-15 by up
+ * to 256 ns.
+ */
 export const timeBuiltins: readonly HostBuiltin[] = [
   {
     name: 'time.now_ns',
@@ -81,7 +78,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
     impl: (layout, value) => {
       if (typeof layout !== 'string' || typeof value !== 'string') return undefined
       const t = parse(namedLayouts[layout] ?? layout, value)
-      return t === undefined ? undefined : exact(toUnixNano(t))
+      return t === undefined ? undefined : toUnixNano(t)
     },
   },
   {
@@ -89,12 +86,12 @@ export const timeBuiltins: readonly HostBuiltin[] = [
     impl: (value) => {
       if (typeof value !== 'string') return undefined
       const t = parse(RFC3339, value)
-      return t === undefined ? undefined : exact(toUnixNano(t))
+      return t === undefined ? undefined : toUnixNano(t)
     },
   },
   {
     name: 'time.parse_duration_ns',
-    impl: (value) => (typeof value === 'string' ? exact(parseExtendedDuration(value)) : undefined),
+    impl: (value) => (typeof value === 'string' ? parseExtendedDuration(value) : undefined),
   },
   {
     name: 'time.format',
@@ -144,7 +141,7 @@ export const timeBuiltins: readonly HostBuiltin[] = [
       const c = civil(tt.t)
       const zone = loadZone(Array.isArray(x) && typeof x[1] === 'string' ? x[1] : '')!
       const r = dateIn(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, tt.t.nsec, zone)
-      return exact(toUnixNano(r))
+      return toUnixNano(r)
     },
   },
   {
