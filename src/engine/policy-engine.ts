@@ -4,6 +4,7 @@ import { type LoadBundleOptions, loadBundle } from '../bundle/load-bundle.js'
 import { CanonicalText } from '../canonical-json.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { readSchema } from '../schemas.js'
+import { DeadlineEvaluator } from './deadline-evaluator.js'
 import type { Decision, ResponseJudgement } from './decision.js'
 import type { EvaluationClock } from './evaluation-clock.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
@@ -30,6 +31,13 @@ export interface PolicyEngineOptions {
    * @internal
    */
   clock?: EvaluationClock
+  /**
+   * Longest one evaluation may run, in ms (growing by 1 s per MiB of input). Evaluations then run
+   * in a worker thread this one waits for synchronously, which is terminated past the deadline:
+   * the evaluation fails `ERR_ENGINE_DEADLINE` (a deny). 0 or absent: evaluations run in this
+   * thread, with no deadline. What it costs is in `docs/benchmarks.md` (evaluation deadline).
+   */
+  deadlineMs?: number
 }
 
 /** Options for one evaluation. */
@@ -88,6 +96,9 @@ export const RESPONSE_ENTRYPOINT = 'mcp/response'
  */
 export class PolicyEngine {
   #current: PolicyInstance | undefined
+  /** Evaluates the current bundle under the deadline, when there is one. */
+  #evaluator: DeadlineEvaluator | undefined
+  #deadlineStops = 0
   readonly #options: PolicyEngineOptions
   readonly #maxInputBytes: number
   readonly #validateDecision: ValidateFunction
@@ -129,8 +140,31 @@ export class PolicyEngine {
         `bundle ${bundle.name} has no ${DECISION_ENTRYPOINT} entrypoint`,
       )
     }
+    const deadlineMs = this.#options.deadlineMs ?? 0
+    const evaluator =
+      deadlineMs > 0
+        ? await DeadlineEvaluator.start(bundle, { deadlineMs, memory: this.#options.memory })
+        : undefined
+    // Evaluation is synchronous: none runs on the previous evaluator while this one swaps in.
+    const previous = this.#evaluator
+    if (previous) this.#deadlineStops += previous.deadlineStops
     this.#current = instance
+    this.#evaluator = evaluator
+    await previous?.close()
     return refOf(bundle)
+  }
+
+  /** How many evaluations were stopped at the deadline ({@link PolicyEngineOptions.deadlineMs}). */
+  get deadlineStops(): number {
+    return this.#deadlineStops + (this.#evaluator?.deadlineStops ?? 0)
+  }
+
+  /** Stops the deadline's evaluation worker, if any. The engine evaluates nothing afterwards. */
+  async close(): Promise<void> {
+    const evaluator = this.#evaluator
+    this.#evaluator = undefined
+    this.#current = undefined
+    await evaluator?.close()
   }
 
   /** The bundle currently serving, if any. */
@@ -182,15 +216,16 @@ export class PolicyEngine {
     if (!instance) throw new McpPolicyError('ERR_ENGINE_NO_BUNDLE', 'no bundle is loaded')
     const start = process.hrtime.bigint()
     const clock = this.#options.clock
+    const evaluator = this.#evaluator ?? instance
     let evaluated: ReturnType<PolicyInstance['evaluate']>
     if (clock) {
       clock.begin(options.job ?? -1, start, serialized?.length ?? 0)
       try {
-        evaluated = instance.evaluate(entrypoint, serialized, options)
+        evaluated = evaluator.evaluate(entrypoint, serialized, options)
       } finally {
         clock.end()
       }
-    } else evaluated = instance.evaluate(entrypoint, serialized, options)
+    } else evaluated = evaluator.evaluate(entrypoint, serialized, options)
     const { resultSet, ndBuiltinCache } = evaluated
     const timer_eval_ns = Number(process.hrtime.bigint() - start)
     return {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { DEADLINE_MS_PER_MIB, workerExecArgv } from '../engine/deadline-evaluator.js'
 import { EvaluationClock } from '../engine/evaluation-clock.js'
 import { errorTable, McpPolicyError, type McpPolicyErrorCode } from '../errors.js'
 import type { RequestEnvelope } from '../normalize/request-normalizer.js'
@@ -100,9 +101,7 @@ export interface DecisionPoolStatus {
 const RESTART_WINDOW_MS = 10_000
 const MAX_RESTARTS_IN_WINDOW = 10
 const DEFAULT_WINDOW = 64
-// What the deadline grows by per MiB of JSON input: scanning a 16 MiB result may take seconds.
 const MIB = 1 << 20
-const DEADLINE_MS_PER_MIB = 1000
 
 // How often the deadline is checked: a tenth of it, within these bounds (a stopped evaluation
 // ran at most deadline + one period).
@@ -336,7 +335,7 @@ export class DecisionPool implements DecisionPort {
     const bundle = this.#options.bundle()
     const clock = new EvaluationClock()
     const data: DecisionWorkerData = { config: this.#options.config, worker: id, bundle, clock: clock.buffer }
-    const worker = new Worker(this.#options.script, { workerData: data })
+    const worker = new Worker(this.#options.script, { workerData: data, execArgv: workerExecArgv() })
     let exited!: () => void
     let onStarted!: Thread['onStarted']
     const thread: Thread = {

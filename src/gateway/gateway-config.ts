@@ -84,10 +84,10 @@ export interface GatewayLimits {
    */
   maxQueuedDecisions: number
   /**
-   * With decision workers (`workers` ≥ 2): longest one policy evaluation may run, in ms. Past it
-   * the worker is terminated and replaced, and the message is denied `ERR_ENGINE_DEADLINE`
-   * (logged). It grows by 1 s per MiB of input (a large tool result is scanned in time that grows
-   * with its size). 0: no deadline. Default 500.
+   * Longest one policy evaluation may run, in ms. Past it the evaluating thread (a decision worker,
+   * or with `workers` < 2 the engine's evaluation thread) is terminated and replaced, and the
+   * message is denied `ERR_ENGINE_DEADLINE` (logged). It grows by 1 s per MiB of input (a large
+   * tool result is scanned in time that grows with its size). 0: no deadline. Default 500.
    */
   evaluationDeadlineMs: number
 }
@@ -295,6 +295,8 @@ export function decisionCoreConfig(config: GatewayConfig, port: number): Decisio
     limits: {
       ...pdp.limits,
       maxBodyBytes: Math.max(config.limits.maxResultBytes, config.limits.maxRequestBytes),
+      // With decision workers their pool enforces it (the main thread evaluates nothing then).
+      evaluationDeadlineMs: config.workers >= 2 ? 0 : config.limits.evaluationDeadlineMs,
     },
     normalize: {
       servers,

@@ -100,7 +100,12 @@ export async function openDecisionCore(
   const verification = await bundleVerification(config)
   // The SQL parser's WebAssembly compiles here, once, so no request waits for it.
   await loadArgumentAnalyzers()
-  const engine = new PolicyEngine({ maxInputBytes: config.limits.maxBodyBytes, clock: options.clock })
+  const engine = new PolicyEngine({
+    maxInputBytes: config.limits.maxBodyBytes,
+    clock: options.clock,
+    // A gateway decision worker (with a clock) is stopped by its pool past the deadline instead.
+    deadlineMs: options.clock ? 0 : config.limits.evaluationDeadlineMs,
+  })
   const log = config.log
     ? await DecisionLog.open({
         dir: config.log.dir,
@@ -230,6 +235,7 @@ export async function openDecisionCore(
         log: log ? { chain: log.chain, backlog: log.backlog } : null,
         state: { backend: state.backend, available: state.available },
         revocations: { available: revocations.available, entries: revocations.size },
+        evaluation: { deadlineMs: config.limits.evaluationDeadlineMs, deadlineStops: engine.deadlineStops },
       }
     },
     stopBundleSource,
@@ -237,6 +243,7 @@ export async function openDecisionCore(
       await stopBundleSource()
       await log?.close()
       await closeState()
+      await engine.close()
     },
   }
 }

@@ -99,6 +99,7 @@ export const pdpConfigSchema = {
         headersTimeoutMs: positiveInt,
         keepAliveTimeoutMs: positiveInt,
         maxRequestsPerSocket: positiveInt,
+        evaluationDeadlineMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
       },
     },
     bundleStore: { type: 'string' },

@@ -83,6 +83,14 @@ export interface PdpLimits {
   keepAliveTimeoutMs: number
   /** Requests served on one connection before it is closed. Default 10 000. */
   maxRequestsPerSocket: number
+  /**
+   * Longest one policy evaluation may run, in ms, plus 1 s per MiB of its input. Evaluations then
+   * run in a worker thread the request waits for; past the deadline it is terminated and replaced,
+   * and the request is denied `ERR_ENGINE_DEADLINE` (500, logged). 0: evaluations run in the
+   * request's thread with no deadline. Default 0: the thread hop costs +73 % per request on this
+   * project's benchmark machine (`docs/benchmarks.md`, evaluation deadline), too much to impose.
+   */
+  evaluationDeadlineMs: number
 }
 
 /** The whole `mcp-policy serve` configuration; every member has a default. */
@@ -146,6 +154,7 @@ export function defaultPdpConfig(): PdpConfig {
       headersTimeoutMs: 5_000,
       keepAliveTimeoutMs: 5_000,
       maxRequestsPerSocket: 10_000,
+      evaluationDeadlineMs: 0,
     },
     bundleStore: DEFAULT_BUNDLE_STORE,
   }

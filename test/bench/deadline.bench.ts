@@ -1,34 +1,34 @@
 /**
- * Evaluation deadline benchmark (`npm run build && node dist/test/bench/deadline.bench.js`): what the
- * deadline costs on the normal path, on vs off in one run. A benchmark, not a test: it checks only
- * that each path decides the reference input as the plain engine does, and reports.
+ * Evaluation deadline benchmark (`npm run build && node dist/test/bench/deadline.bench.js`, part of
+ * `npm run bench:workers`): what the deadline costs on the normal path, on vs off in one run. A
+ * benchmark, not a test: it checks only that each path decides the reference input as the plain
+ * engine does, and reports.
  *
  * 1. One evaluation in this thread (reference policy, realistic `tools/call`, input serialized once
  *    as the PDP does): the plain engine; the engine publishing on an `EvaluationClock` (what a
  *    gateway decision worker does for the deadline); as floor, a bundle whose decision is a
  *    constant (OPA's WebAssembly runtime, no rules).
- * 2. Candidate for `serve` and in-thread gateway decisions (not in src/: measured here only): the
- *    evaluation moved to a worker thread called synchronously through a SharedArrayBuffer — this
- *    thread writes the input, wakes the worker (`Atomics.notify`) and blocks in `Atomics.wait`
- *    with the deadline as timeout (past it: terminate and respawn the worker, deny). The worker
- *    decides and writes back the decision and its non-deterministic builtin record as JSON.
- *    Variants: both threads sleeping in `Atomics.wait` between calls, or spinning up to
- *    BENCH_SPIN_US µs first; as floor, the same round trip with a worker that answers a constant
- *    without evaluating.
+ * 2. The engine with `deadlineMs` (what `serve` and in-thread gateway decisions run): each
+ *    evaluation in the engine's evaluation thread, called synchronously through shared memory
+ *    (`Atomics.wait` with the deadline as timeout); as floor, the same with the constant bundle
+ *    (the round trip between the threads and little else).
  * 3. The gateway's `DecisionPool` (2 workers, each decision and its result judgement, logged in
  *    batch, BENCH_DECISION_CONCURRENCY at once): `evaluationDeadlineMs` 500 vs 0, rounds alternating.
+ * 4. `mcp-policy serve` (1 worker, its own process on core 1): `POST /v1/mcp/decide` under autocannon
+ *    (BENCH_CONNECTIONS) with `limits.evaluationDeadlineMs` 500 vs 0, two servers, rounds
+ *    alternating: the cost on the PDP's normal path.
  *
  * Environment: BENCH_CALLS (200000 per variant and round), BENCH_ROUNDS (5), BENCH_SECONDS (3),
- * BENCH_SPIN_US (50), BENCH_DECISION_CONCURRENCY (64).
+ * BENCH_DECISION_CONCURRENCY (64), BENCH_CONNECTIONS (8).
  */
 import { readFileSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { isMainThread, Worker, workerData } from 'node:worker_threads'
 import { buildBundle } from '../../src/bundle/build-bundle.js'
 import { CanonicalText } from '../../src/canonical-json.js'
+import { defaultServerResource } from '../../src/defaults.js'
 import { EvaluationClock } from '../../src/engine/evaluation-clock.js'
 import { PolicyEngine } from '../../src/engine/policy-engine.js'
 import { DecisionPool } from '../../src/gateway/decision-pool.js'
@@ -37,122 +37,15 @@ import { loadOrCreateDevKey, mintDevToken } from '../../src/identity/dev-token.j
 import { packageRoot } from '../../src/package-root.js'
 import { openDecisionCore } from '../../src/pdp/decision-core.js'
 import type { DecisionPort } from '../../src/pdp/decision-port.js'
+import { defaultPdpConfig } from '../../src/pdp/pdp-config.js'
+import { decideLoad, startServe } from './serve-process.js'
 
 const calls = Number(process.env.BENCH_CALLS ?? 200_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const seconds = Number(process.env.BENCH_SECONDS ?? 3)
-const spinNs = BigInt(Number(process.env.BENCH_SPIN_US ?? 50) * 1000)
 const concurrency = Number(process.env.BENCH_DECISION_CONCURRENCY ?? 64)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 8)
 const root = packageRoot()
-
-// The shared memory of one synchronous worker: [state, length] then the payload.
-const IDLE = 0
-const REQUEST = 1
-const RESPONSE = 2
-const STOP = 3
-const PAYLOAD_BYTES = 1 << 20
-
-interface SyncWorkerData {
-  sab: SharedArrayBuffer
-  bundlePath: string
-  /** Answer a constant without evaluating (the round trip's floor). */
-  echo: boolean
-  spin: boolean
-}
-
-/** The worker side: wait for a request, decide it, write the answer, forever (until STOP). */
-async function serveSynchronously({ sab, bundlePath, echo, spin }: SyncWorkerData) {
-  const engine = await PolicyEngine.fromBundleFile(bundlePath)
-  const ctrl = new Int32Array(sab, 0, 2)
-  const payload = new Uint8Array(sab, 8)
-  const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
-  // The main thread sends canonical JSON it made itself: evaluated as CanonicalText (no re-check),
-  // as the in-thread engine does. (A real implementation would take trusted text by a method.)
-  const trusted = Object.create(CanonicalText.prototype) as { json: string }
-  for (;;) {
-    if (spin) {
-      const until = process.hrtime.bigint() + spinNs
-      while (Atomics.load(ctrl, 0) === IDLE && process.hrtime.bigint() < until);
-    }
-    Atomics.wait(ctrl, 0, IDLE)
-    const state = Atomics.load(ctrl, 0)
-    if (state === STOP) return
-    if (state !== REQUEST) continue
-    let out: string
-    if (echo) out = '{"decision":{"allow":true,"status":200,"reasons":[],"obligations":{}},"nd":{}}'
-    else {
-      trusted.json = decoder.decode(payload.subarray(0, ctrl[1]))
-      const outcome = engine.decideJson(trusted as unknown as CanonicalText)
-      out = JSON.stringify({
-        decision: outcome.decision,
-        nd: outcome.ndBuiltinCache,
-        error: outcome.error?.code,
-      })
-    }
-    ctrl[1] = encoder.encodeInto(out, payload).written
-    Atomics.store(ctrl, 0, RESPONSE)
-    Atomics.notify(ctrl, 0)
-  }
-}
-
-/** The calling side of one synchronous worker: blocks this thread for at most `deadlineMs` per call. */
-class SyncEvaluator {
-  readonly #ctrl: Int32Array
-  readonly #payload: Uint8Array
-  readonly #worker: Worker
-  readonly #spin: boolean
-  readonly #encoder = new TextEncoder()
-  readonly #decoder = new TextDecoder()
-
-  constructor(bundlePath: string, options: { echo: boolean; spin: boolean }) {
-    const sab = new SharedArrayBuffer(8 + PAYLOAD_BYTES)
-    this.#ctrl = new Int32Array(sab, 0, 2)
-    this.#payload = new Uint8Array(sab, 8)
-    this.#spin = options.spin
-    const data: SyncWorkerData = { sab, bundlePath, ...options }
-    this.#worker = new Worker(new URL(import.meta.url), { workerData: data })
-  }
-
-  decide(input: CanonicalText, deadlineMs: number): { decision: unknown; nd: unknown } {
-    const ctrl = this.#ctrl
-    ctrl[1] = this.#encoder.encodeInto(input.json, this.#payload).written
-    Atomics.store(ctrl, 0, REQUEST)
-    Atomics.notify(ctrl, 0)
-    if (this.#spin) {
-      const until = process.hrtime.bigint() + spinNs
-      while (Atomics.load(ctrl, 0) === REQUEST && process.hrtime.bigint() < until);
-    }
-    if (Atomics.load(ctrl, 0) === REQUEST && Atomics.wait(ctrl, 0, REQUEST, deadlineMs) === 'timed-out')
-      throw new Error('ERR_ENGINE_DEADLINE (here the worker would be terminated and respawned)')
-    const answer = JSON.parse(this.#decoder.decode(this.#payload.subarray(0, ctrl[1])))
-    Atomics.store(ctrl, 0, IDLE)
-    return answer
-  }
-
-  /** Waits until the worker has its engine (its first answer). */
-  async ready(input: CanonicalText): Promise<void> {
-    for (;;) {
-      try {
-        this.decide(input, 100)
-        return
-      } catch {
-        // Still starting: the request stays posted; let the event loop breathe.
-        await new Promise((r) => setTimeout(r, 50))
-        if (Atomics.load(this.#ctrl, 0) === RESPONSE) {
-          Atomics.store(this.#ctrl, 0, IDLE)
-          return
-        }
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    Atomics.store(this.#ctrl, 0, STOP)
-    Atomics.notify(this.#ctrl, 0)
-    await this.#worker.terminate()
-  }
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -214,17 +107,11 @@ async function main() {
     }
     const constant = await PolicyEngine.fromBundleFile(floor.path)
     const expected = JSON.stringify(plain.decideJson(input).decision)
-    const sync = {
-      wait: new SyncEvaluator(reference.path, { echo: false, spin: false }),
-      spin: new SyncEvaluator(reference.path, { echo: false, spin: true }),
-      echoWait: new SyncEvaluator(reference.path, { echo: true, spin: false }),
-      echoSpin: new SyncEvaluator(reference.path, { echo: true, spin: true }),
-    }
-    for (const evaluator of Object.values(sync)) await evaluator.ready(input)
+    const guarded = await PolicyEngine.fromBundleFile(reference.path, { deadlineMs: 500 })
+    const guardedConstant = await PolicyEngine.fromBundleFile(floor.path, { deadlineMs: 500 })
     for (const [name, decision] of [
       ['clocked', clocked.decideJson(input, { job: 1 }).decision],
-      ['sync worker', sync.wait.decide(input, 500).decision],
-      ['sync worker (spin)', sync.spin.decide(input, 500).decision],
+      ['deadline', guarded.decideJson(input).decision],
     ] as const)
       if (JSON.stringify(decision) !== expected)
         throw new Error(`${name} decided otherwise: ${JSON.stringify(decision)}`)
@@ -236,10 +123,11 @@ async function main() {
       ],
       ['EvaluationClock begin + end alone', () => clockAlone()],
       ['floor: constant decision in-thread', () => constant.decideJson(input)],
-      ['sync worker, Atomics.wait (candidate a)', () => sync.wait.decide(input, 500)],
-      [`sync worker, spin ${spinNs / 1000n} µs then wait (candidate a)`, () => sync.spin.decide(input, 500)],
-      ['floor: sync round trip, no evaluation, wait', () => sync.echoWait.decide(input, 500)],
-      [`floor: sync round trip, no evaluation, spin`, () => sync.echoSpin.decide(input, 500)],
+      ['engine with deadlineMs 500 (serve, in-thread gateway)', () => guarded.decideJson(input)],
+      [
+        'floor: constant decision with deadlineMs 500 (the round trip)',
+        () => guardedConstant.decideJson(input),
+      ],
     ]
     for (const [, run] of variants) for (let i = 0; i < calls / 4; i++) run()
     const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]))
@@ -257,10 +145,12 @@ async function main() {
         `round ${round}/${rounds}: ${variants.map(([n]) => `${(samples.get(n)!.at(-1)! / 1000).toFixed(2)}`).join(' / ')} µs`,
       )
     }
-    await Promise.all(Object.values(sync).map((s) => s.close()))
+    await Promise.all([guarded.close(), guardedConstant.close()])
 
     // 3: the gateway's pool, deadline on vs off.
     const capacity = await poolCapacity(work, progress)
+    // 4: serve over HTTP, deadline on vs off.
+    const served = await serveCost(work, reference.path, progress)
 
     console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`)
     console.log(
@@ -282,8 +172,93 @@ async function main() {
     console.log(
       `| 500 (on) | ${capacity.on.toFixed(0)} | ${((capacity.ratio - 1) * 100).toFixed(1)} % (median of the rounds' ratios) |`,
     )
+    console.log(
+      `\nPOST /v1/mcp/decide, mcp-policy serve (1 worker, own core), autocannon ${connections} connections, median of ${rounds} rounds × ${seconds} s:`,
+    )
+    console.log('| limits.evaluationDeadlineMs | req/s | p50 ms | p99 ms | cost per request |')
+    console.log('| --- | ---: | ---: | ---: | ---: |')
+    console.log(`| 0 (off) | ${served.off.rps.toFixed(0)} | ${served.off.p50} | ${served.off.p99} | |`)
+    console.log(
+      `| 500 (on) | ${served.on.rps.toFixed(0)} | ${served.on.p50} | ${served.on.p99} | ${((served.cost - 1) * 100).toFixed(1)} % (median of the rounds' ratios) |`,
+    )
   } finally {
     await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** `serve` with the deadline on and off, side by side, one `tools/call` decided over HTTP. */
+async function serveCost(work: string, bundlePath: string, progress: (line: string) => void) {
+  const keyDir = join(work, 'serve-keys')
+  const key = await loadOrCreateDevKey(keyDir)
+  const token = await mintDevToken(key, {
+    sub: 'alice',
+    aud: defaultServerResource('github'),
+    roles: ['developer'],
+    clientId: 'claude-desktop',
+    expiresIn: '2h',
+  })
+  const body = JSON.stringify({
+    server: 'github',
+    headers: { authorization: `Bearer ${token}` },
+    message: {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'create_issue', arguments: { owner: 'acme', repo: 'payments', title: 'Flaky test' } },
+    },
+  })
+  const start = async (which: 'on' | 'off') => {
+    const configPath = join(work, `serve-${which}.json`)
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        host: '127.0.0.1',
+        port: 0,
+        workers: 1,
+        bundle: { file: bundlePath },
+        devKeyDir: keyDir,
+        log: { dir: join(work, `serve-log-${which}`), durability: 'batch' },
+        bundleStore: join(work, 'store'),
+        limits: { ...defaultPdpConfig().limits, evaluationDeadlineMs: which === 'on' ? 500 : 0 },
+      }),
+    )
+    return startServe(configPath, work)
+  }
+  const servers = { off: await start('off'), on: await start('on') }
+  const out = {
+    off: [] as Awaited<ReturnType<typeof decideLoad>>[],
+    on: [] as Awaited<ReturnType<typeof decideLoad>>[],
+  }
+  try {
+    for (const which of ['off', 'on'] as const) {
+      const answer = (await (
+        await fetch(`${servers[which].url}/v1/mcp/decide`, { method: 'POST', body })
+      ).json()) as { allow?: boolean }
+      if (answer.allow !== true) throw new Error(`serve (${which}) did not allow: ${JSON.stringify(answer)}`)
+      await decideLoad(servers[which].url, body, 1, connections)
+    }
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)
+      for (const which of order)
+        out[which].push(await decideLoad(servers[which].url, body, seconds, connections))
+      progress(
+        `serve round ${round}/${rounds}: off ${out.off.at(-1)!.rps.toFixed(0)} req/s, on ${out.on.at(-1)!.rps.toFixed(0)} req/s`,
+      )
+    }
+  } finally {
+    await servers.off.close()
+    await servers.on.close()
+  }
+  const pick = (runs: typeof out.on) => ({
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+  })
+  return {
+    off: pick(out.off),
+    on: pick(out.on),
+    // Time per request, on over off.
+    cost: median(out.on.map((on, i) => out.off[i]!.rps / on.rps)),
   }
 }
 
@@ -395,6 +370,4 @@ async function poolCapacity(work: string, progress: (line: string) => void) {
   }
 }
 
-// Last: the classes above are initialized by now.
-if (!isMainThread) await serveSynchronously(workerData as SyncWorkerData)
-else await main()
+await main()

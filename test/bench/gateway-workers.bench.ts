@@ -39,6 +39,7 @@ import {
 } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 import { openDecisionCore } from '../../src/pdp/decision-core.js'
+import { listeningUrl } from './serve-process.js'
 
 const env = process.env
 const rounds = Number(env.BENCH_ROUNDS ?? 4)
@@ -395,22 +396,7 @@ function median(values: number[]): number {
 async function startChild(name: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   children.push(child)
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = ''
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s:\n${seen}`)), 60_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8')
-      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!.replace(/\/$/, ''))
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} exited with ${code} before listening:\n${seen}`))
-    })
-  })
+  const url = await listeningUrl(child, name)
   return { child, url }
 }
 

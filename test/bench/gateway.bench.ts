@@ -66,6 +66,7 @@ import {
 import { packageRoot } from '../../src/package-root.js'
 import { openDecisionCore } from '../../src/pdp/decision-core.js'
 import { findNginx, startNginxGateway } from '../helpers/nginx-gateway.js'
+import { listeningUrl } from './serve-process.js'
 
 const env = process.env
 const calls = Number(env.BENCH_CALLS ?? 2000)
@@ -788,26 +789,7 @@ async function startChild(
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   children.push(child)
-  return { child, url: await listeningUrl(name, child) }
-}
-
-function listeningUrl(name: string, child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = ''
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s:\n${seen}`)), 60_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8')
-      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!.replace(/\/$/, ''))
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} exited with ${code} before listening:\n${seen}`))
-    })
-  })
+  return { child, url: await listeningUrl(child, name) }
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

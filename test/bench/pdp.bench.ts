@@ -44,6 +44,7 @@ import {
   resolveOpa,
 } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
+import { listeningUrl } from './serve-process.js'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 const sweep = (process.env.BENCH_CONNECTIONS ?? '1,8,32,64').split(',').map(Number)
@@ -527,26 +528,6 @@ function report(results: Measured[]) {
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
-}
-
-/** Resolves with the PDP's URL once it prints `listening on http://…`. */
-function listeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = ''
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s:\n${seen}`)), 60_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8')
-      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!.replace(/\/$/, ''))
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`serve exited with ${code} before listening:\n${seen}`))
-    })
-  })
 }
 
 async function waitForHealth(url: string): Promise<void> {

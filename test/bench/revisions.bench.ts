@@ -16,11 +16,9 @@
  * round, default 3), BENCH_ITERATIONS (in-process decisions per round, default 3000),
  * BENCH_CONNECTIONS (default 8).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
 import {
   buildBundle,
   createDevKey,
@@ -35,7 +33,7 @@ import {
   RequestNormalizer,
   TokenVerifier,
 } from '../../src/index.js'
-import { packageRoot } from '../../src/package-root.js'
+import { decideLoad, startServe } from './serve-process.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6)
 const seconds = Number(process.env.BENCH_SECONDS ?? 3)
@@ -154,10 +152,7 @@ async function main() {
       bundleStore: join(dir, 'store'),
     }),
   )
-  const command = [process.execPath, join(packageRoot(), 'dist/cli/main.js'), 'serve', '--config', configPath]
-  const [file, ...rest] = hasTaskset() ? ['taskset', '-c', '1', ...command] : command
-  const child = spawn(file!, rest, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
-  const pdp = { url: await listeningUrl(child), close: () => stop(child) }
+  const pdp = await startServe(configPath, dir)
   const bodies = Object.fromEntries(
     FORMS.map((f) => [
       f,
@@ -183,11 +178,11 @@ async function main() {
     )
     if (answers[0]!.allow !== true || JSON.stringify(answers[0]) !== JSON.stringify(answers[1]))
       throw new Error(`over HTTP the two forms do not decide alike: ${JSON.stringify(answers)}`)
-    for (const f of FORMS) await load(pdp.url, bodies[f], 1)
+    for (const f of FORMS) await decideLoad(pdp.url, bodies[f], 1, connections)
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? FORMS : [...FORMS].reverse()
       for (const f of order) {
-        const run = await load(pdp.url, bodies[f], seconds)
+        const run = await decideLoad(pdp.url, bodies[f], seconds, connections)
         http[f].push(run)
         process.stderr.write(`round ${round + 1} ${f}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms\n`)
       }
@@ -216,68 +211,6 @@ async function main() {
       `  cost per request: ${extra(1 / rps('2025-11-25'), 1 / rps('2026-07-28'))} extra`,
     ].join('\n'),
   )
-}
-
-async function load(url: string, body: string, duration: number) {
-  const samples: number[] = []
-  const instance = autocannon({
-    url: `${url}/v1/mcp/decide`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections,
-    duration,
-  })
-  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
-    if (statusCode === 200) samples.push(ms)
-  })
-  const result = await instance
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
-  samples.sort((x, y) => x - y)
-  const at = (q: number) =>
-    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN
-  return { rps: result['2xx'] / result.duration, p50: round(at(0.5)), p99: round(at(0.99)) }
-}
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-function listeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = ''
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s:\n${seen}`)), 60_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8')
-      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!.replace(/\/$/, ''))
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`serve exited with ${code} before listening:\n${seen}`))
-    })
-  })
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100
 }
 
 main().catch((err: unknown) => {

@@ -1,11 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REJECTED_PATH } from '../../src/audit/decision-event.js'
 import { defaultGatewayConfig } from '../../src/gateway/gateway-config.js'
 import { buildPolicy } from '../helpers/build-policy.js'
 import { connectClient, startTestGateway, stockServers, type TestGateway } from '../helpers/gateway.js'
+import { loggedEvents } from '../helpers/logged-events.js'
+import { SLOW_POLICY } from '../helpers/slow-policy.js'
 
 // `mcp-policy gateway` with two decision workers and `limits.evaluationDeadlineMs: 1000`, in front of
 // the real server-everything over stdio, the real SDK client calling, and a policy built by the real
@@ -16,44 +16,11 @@ import { connectClient, startTestGateway, stockServers, type TestGateway } from 
 const DEADLINE_MS = 1_000
 const SLACK_MS = 2_000
 
-const SLOW_POLICY = `package mcp
-
-import rego.v1
-
-default decision := {"allow": true, "reasons": []}
-
-decision := {"allow": false, "reasons": [{"code": "slow_tool", "message": "never reached in time"}]} if {
-	input.mcp.tool.name == "slow"
-	not impossible_pair
-}
-
-# No pair is both below and above the other: every one of the (4 × 5000)² pairs is tried, about
-# 10 s of optimized WebAssembly here, far past the deadline. Comparisons allocate nothing, so the
-# run is not cut short by a trap when the 128 MiB memory fills (as \`i * j == -1\` was, and it
-# took only 0.6 s over 2,000² pairs once V8 had tiered the module up). The bound depends on the
-# input, so OPA cannot fold it away at build time.
-impossible_pair if {
-	r := numbers.range(1, count(input.mcp.tool.name) * 5000)
-	some i in r
-	some j in r
-	i < j
-	j < i
-}
-`
-
 interface LoggedEvent {
   decision_id: string
   path: string
   input: { error?: { code: string }; server?: string }
   labels: { worker: string }
-}
-
-async function events(dir: string): Promise<LoggedEvent[]> {
-  const all: LoggedEvent[] = []
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort())
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n'))
-      if (line.trim()) all.push(JSON.parse(line))
-  return all
 }
 
 describe('mcp-policy gateway: the evaluation deadline', () => {
@@ -124,7 +91,9 @@ describe('mcp-policy gateway: the evaluation deadline', () => {
     const after = await client.callTool({ name: 'echo', arguments: { message: 'after' } })
     expect(JSON.stringify(after.content)).toContain('after')
     // Logged by the main thread (written before the answer): a refusal naming the code and the server.
-    const refusal = (await events(gateway.logDir)).find((e) => e.decision_id === body.error.data.decision_id)
+    const refusal = (await loggedEvents<LoggedEvent>(gateway.logDir)).find(
+      (e) => e.decision_id === body.error.data.decision_id,
+    )
     expect(refusal).toMatchObject({
       path: REJECTED_PATH,
       input: { error: { code: 'ERR_ENGINE_DEADLINE' }, server: 'everything' },

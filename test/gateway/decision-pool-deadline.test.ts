@@ -1,5 +1,4 @@
 import { createPublicKey } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadOrCreateCheckpointKey } from '../../src/audit/checkpoint-key.js'
@@ -16,11 +15,12 @@ import type { RequestEnvelope } from '../../src/normalize/request-normalizer.js'
 import { type DecisionCore, openDecisionCore } from '../../src/pdp/decision-core.js'
 import type { DecidedMessage } from '../../src/pdp/decision-port.js'
 import { buildPolicy } from '../helpers/build-policy.js'
+import { loggedEvents } from '../helpers/logged-events.js'
+import { SLOW_POLICY } from '../helpers/slow-policy.js'
 
 // The evaluation deadline of the gateway's decision pool, with a real pathological policy built by
-// the real OPA: a call of the tool `slow` makes the policy walk 2000 × 2000 pairs (seconds of
-// WebAssembly: unstopped, it runs about 6 s here before it traps out of memory), any other tool is
-// decided in microseconds. Real worker threads (the built
+// the real OPA: a call of the tool `slow` makes the policy walk 20,000 × 20,000 pairs (about 10 s
+// of WebAssembly here, unstopped), any other tool is decided in microseconds. Real worker threads (the built
 // decision-worker.js), real logs.
 
 const SERVER = 'tools'
@@ -28,31 +28,6 @@ const DEADLINE_MS = 300
 // The deadline is checked every tenth of it; the rest is for a loaded machine (the terminate, the
 // main thread's refusal and its log write).
 const SLACK_MS = 1_500
-
-const SLOW_POLICY = `package mcp
-
-import rego.v1
-
-default decision := {"allow": true, "reasons": []}
-
-decision := {"allow": false, "reasons": [{"code": "slow_tool", "message": "never reached in time"}]} if {
-	input.mcp.tool.name == "slow"
-	not impossible_pair
-}
-
-# No pair is both below and above the other: every one of the (4 × 5000)² pairs is tried, about
-# 10 s of optimized WebAssembly here, far past the deadline. Comparisons allocate nothing, so the
-# run is not cut short by a trap when the 128 MiB memory fills (as \`i * j == -1\` was, and it
-# took only 0.6 s over 2,000² pairs once V8 had tiered the module up). The bound depends on the
-# input, so OPA cannot fold it away at build time.
-impossible_pair if {
-	r := numbers.range(1, count(input.mcp.tool.name) * 5000)
-	some i in r
-	some j in r
-	i < j
-	j < i
-}
-`
 
 let key: DevKey
 let bundlePath = ''
@@ -102,14 +77,6 @@ interface LoggedEvent {
   input: unknown
   result: unknown
   labels: { worker: string }
-}
-
-async function events(dir: string): Promise<LoggedEvent[]> {
-  const all: LoggedEvent[] = []
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort())
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n'))
-      if (line.trim()) all.push(JSON.parse(line))
-  return all
 }
 
 const call = (id: number, tool: string) =>
@@ -186,7 +153,9 @@ describe('DecisionPool: the evaluation deadline', () => {
       })
     // Logged by the main thread, as a refusal naming the code and the server.
     await rig.core.log!.flush()
-    const event = (await events(rig.logDir)).find((e) => e.decision_id === response.decision_id)
+    const event = (await loggedEvents<LoggedEvent>(rig.logDir)).find(
+      (e) => e.decision_id === response.decision_id,
+    )
     expect(event).toMatchObject({
       path: REJECTED_PATH,
       input: { error: { code: 'ERR_ENGINE_DEADLINE' }, server: SERVER },
@@ -220,7 +189,7 @@ describe('DecisionPool: the evaluation deadline', () => {
     expect(decided.every((d) => d.input !== undefined)).toBe(true)
     // Decided by the replacement, in its own chain: not refused by the main thread.
     await rig.pool.flush()
-    const logged = new Map((await events(rig.logDir)).map((e) => [e.decision_id, e]))
+    const logged = new Map((await loggedEvents<LoggedEvent>(rig.logDir)).map((e) => [e.decision_id, e]))
     for (const d of decided) {
       const event = logged.get(d.response.decision_id)
       expect(event?.path).toBe('mcp/decision')

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DecisionPool } from '../../src/gateway/decision-pool.js'
@@ -18,6 +18,7 @@ import {
 import type { RequestEnvelope } from '../../src/normalize/request-normalizer.js'
 import { type DecisionCore, openDecisionCore } from '../../src/pdp/decision-core.js'
 import { buildReferenceBundleWith } from '../helpers/gateway.js'
+import { loggedEvents } from '../helpers/logged-events.js'
 
 // The gateway's decision pool on its own: real worker threads (the built decision-worker.js), each
 // with its own WebAssembly engine and log chain, fed by a real main-thread decision core, deciding
@@ -104,13 +105,6 @@ interface LoggedEvent {
 }
 
 /** Every event of a log directory, every chain. */
-async function events(dir: string): Promise<LoggedEvent[]> {
-  const all: LoggedEvent[] = []
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort())
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n'))
-      if (line.trim()) all.push(JSON.parse(line))
-  return all
-}
 
 const call = (id: number, tool: string, args: Record<string, unknown> = {}) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } })
@@ -205,7 +199,7 @@ describe('DecisionPool: worker threads deciding for the gateway', () => {
     )
     expect(decided.every((d) => d.response.allow)).toBe(true)
     await rig.pool.flush()
-    const logged = await events(rig.logDir)
+    const logged = await loggedEvents<LoggedEvent>(rig.logDir)
     const byId = new Map(logged.map((e) => [e.decision_id, e]))
     const workers = new Set(decided.map((d) => byId.get(d.response.decision_id)?.labels.worker))
     expect([...workers].sort()).toEqual(['1', '2'])
@@ -234,7 +228,7 @@ describe('DecisionPool: worker threads deciding for the gateway', () => {
       expect(r.input).toBeUndefined()
     }
     await rig.core.log!.flush()
-    const logged = new Map((await events(rig.logDir)).map((e) => [e.decision_id, e]))
+    const logged = new Map((await loggedEvents<LoggedEvent>(rig.logDir)).map((e) => [e.decision_id, e]))
     for (const r of refused) {
       const event = logged.get(r.response.decision_id)
       expect(event?.path).toBe(REJECTED_PATH)
@@ -258,7 +252,9 @@ describe('DecisionPool: worker threads deciding for the gateway', () => {
     expect(response).toMatchObject({ allow: false, status: 503 })
     expect(response.reasons[0]?.code).toBe('ERR_GATEWAY_WORKER_FAILED')
     await rig.core.log!.flush()
-    const event = (await events(rig.logDir)).find((e) => e.decision_id === response.decision_id)
+    const event = (await loggedEvents<LoggedEvent>(rig.logDir)).find(
+      (e) => e.decision_id === response.decision_id,
+    )
     expect(event).toMatchObject({
       path: REJECTED_PATH,
       input: { error: { code: 'ERR_GATEWAY_WORKER_FAILED' }, server: SERVER },
@@ -286,7 +282,7 @@ describe('DecisionPool: worker threads deciding for the gateway', () => {
     const revoked = await decide()
     expect(revoked.map((d) => d.response.reasons[0]?.code)).toEqual(['not_granted', 'not_granted'])
     await rig.pool.flush()
-    const logged = new Map((await events(rig.logDir)).map((e) => [e.decision_id, e]))
+    const logged = new Map((await loggedEvents<LoggedEvent>(rig.logDir)).map((e) => [e.decision_id, e]))
     expect(revoked.map((d) => logged.get(d.response.decision_id)?.labels.worker).sort()).toEqual(['1', '2'])
     await rig.pool.workers()[0]!.worker.terminate()
     await expect.poll(() => rig.pool.status(), { timeout: 20_000 }).toMatchObject({ ready: 2, replaced: 1 })

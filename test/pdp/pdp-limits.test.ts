@@ -18,6 +18,7 @@ beforeAll(async () => {
       headersTimeoutMs: 400,
       keepAliveTimeoutMs: 1_000,
       maxRequestsPerSocket: 100,
+      evaluationDeadlineMs: 500,
     },
   })
 }, 120_000)
