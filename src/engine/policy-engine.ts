@@ -4,7 +4,6 @@ import { type LoadBundleOptions, loadBundle } from '../bundle/load-bundle.js'
 import { CanonicalText } from '../canonical-json.js'
 import { McpPolicyError, toMcpPolicyError } from '../errors.js'
 import { readSchema } from '../schemas.js'
-import { DeadlineEvaluator } from './deadline-evaluator.js'
 import type { Decision, ResponseJudgement } from './decision.js'
 import type { EvaluationClock } from './evaluation-clock.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
@@ -32,10 +31,11 @@ export interface PolicyEngineOptions {
    */
   clock?: EvaluationClock
   /**
-   * Longest one evaluation may run, in ms (growing by 1 s per MiB of input). Evaluations then run
-   * in a worker thread this one waits for synchronously, which is terminated past the deadline:
-   * the evaluation fails `ERR_ENGINE_DEADLINE` (a deny). 0 or absent: evaluations run in this
-   * thread, with no deadline. What it costs is in `docs/benchmarks.md` (evaluation deadline).
+   * Longest one evaluation may run, in ms (growing by 1 s per MiB of input): past it the evaluation
+   * fails `ERR_ENGINE_DEADLINE` (a deny). Each bundle's module is instrumented at load to count its
+   * own loop iterations and calls and check the clock every 1,000 of them
+   * (`fuel-instrumentation.ts`), so a runaway rule is stopped in this thread. 0 or absent: no
+   * deadline. What it costs is in `docs/benchmarks.md` (evaluation deadline).
    */
   deadlineMs?: number
 }
@@ -96,8 +96,6 @@ export const RESPONSE_ENTRYPOINT = 'mcp/response'
  */
 export class PolicyEngine {
   #current: PolicyInstance | undefined
-  /** Evaluates the current bundle under the deadline, when there is one. */
-  #evaluator: DeadlineEvaluator | undefined
   #deadlineStops = 0
   readonly #options: PolicyEngineOptions
   readonly #maxInputBytes: number
@@ -133,38 +131,23 @@ export class PolicyEngine {
    * @throws McpPolicyError `ERR_ENGINE_INSTANTIATE` or `ERR_ENGINE_ENTRYPOINT_UNKNOWN`.
    */
   async load(bundle: Bundle): Promise<BundleRef> {
-    const instance = await PolicyInstance.create(bundle, this.#options.memory)
+    const instance = await PolicyInstance.create(bundle, {
+      memory: this.#options.memory,
+      deadlineMs: this.#options.deadlineMs,
+    })
     if (!instance.entrypoints.has(DECISION_ENTRYPOINT)) {
       throw new McpPolicyError(
         'ERR_ENGINE_ENTRYPOINT_UNKNOWN',
         `bundle ${bundle.name} has no ${DECISION_ENTRYPOINT} entrypoint`,
       )
     }
-    const deadlineMs = this.#options.deadlineMs ?? 0
-    const evaluator =
-      deadlineMs > 0
-        ? await DeadlineEvaluator.start(bundle, { deadlineMs, memory: this.#options.memory })
-        : undefined
-    // Evaluation is synchronous: none runs on the previous evaluator while this one swaps in.
-    const previous = this.#evaluator
-    if (previous) this.#deadlineStops += previous.deadlineStops
     this.#current = instance
-    this.#evaluator = evaluator
-    await previous?.close()
     return refOf(bundle)
   }
 
   /** How many evaluations were stopped at the deadline ({@link PolicyEngineOptions.deadlineMs}). */
   get deadlineStops(): number {
-    return this.#deadlineStops + (this.#evaluator?.deadlineStops ?? 0)
-  }
-
-  /** Stops the deadline's evaluation worker, if any. The engine evaluates nothing afterwards. */
-  async close(): Promise<void> {
-    const evaluator = this.#evaluator
-    this.#evaluator = undefined
-    this.#current = undefined
-    await evaluator?.close()
+    return this.#deadlineStops
   }
 
   /** The bundle currently serving, if any. */
@@ -216,16 +199,20 @@ export class PolicyEngine {
     if (!instance) throw new McpPolicyError('ERR_ENGINE_NO_BUNDLE', 'no bundle is loaded')
     const start = process.hrtime.bigint()
     const clock = this.#options.clock
-    const evaluator = this.#evaluator ?? instance
     let evaluated: ReturnType<PolicyInstance['evaluate']>
-    if (clock) {
-      clock.begin(options.job ?? -1, start, serialized?.length ?? 0)
-      try {
-        evaluated = evaluator.evaluate(entrypoint, serialized, options)
-      } finally {
-        clock.end()
-      }
-    } else evaluated = evaluator.evaluate(entrypoint, serialized, options)
+    try {
+      if (clock) {
+        clock.begin(options.job ?? -1, start, serialized?.length ?? 0)
+        try {
+          evaluated = instance.evaluate(entrypoint, serialized, options)
+        } finally {
+          clock.end()
+        }
+      } else evaluated = instance.evaluate(entrypoint, serialized, options)
+    } catch (err) {
+      if (err instanceof McpPolicyError && err.code === 'ERR_ENGINE_DEADLINE') this.#deadlineStops++
+      throw err
+    }
     const { resultSet, ndBuiltinCache } = evaluated
     const timer_eval_ns = Number(process.hrtime.bigint() - start)
     return {

@@ -5,6 +5,7 @@ import { hostBuiltinsByName } from './builtins/builtin-table.js'
 import { type HostCall, instantiatePolicy } from './builtins/host-abi.js'
 import type { HostBuiltin } from './builtins/host-builtin.js'
 import { serializeRegoValue } from './builtins/rego-value.js'
+import { deadlineFor, fuelTick, instrumentFuel } from './fuel-instrumentation.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 
 /** WebAssembly memory bounds for one policy instance, in 64 KiB pages. */
@@ -27,6 +28,18 @@ interface EvaluationState {
   recorded: NdBuiltinCache
   replay: NdBuiltinCache | undefined
   onReplayMiss: 'fail' | 'compute'
+  /** When the evaluation must have ended (`performance.now()`), with a deadline. */
+  deadline: { at: number; ms: number } | undefined
+}
+
+/** Options for {@link PolicyInstance.create}. */
+export interface PolicyInstanceOptions {
+  memory?: MemoryLimits
+  /**
+   * Instrument the module so that an evaluation stops `ERR_ENGINE_DEADLINE` past this many ms
+   * (plus 1 s per MiB of input): see {@link instrumentFuel}. 0 or absent: no deadline.
+   */
+  deadlineMs?: number
 }
 
 /**
@@ -42,17 +55,20 @@ export class PolicyInstance {
   #poisoned = false
   readonly #module: WebAssembly.Module
   readonly #memory: MemoryLimits
+  readonly #deadlineMs: number
 
   private constructor(
     bundle: Bundle,
     module: WebAssembly.Module,
     policy: LoadedPolicy,
     memory: MemoryLimits,
+    deadlineMs: number,
   ) {
     this.bundle = bundle
     this.#module = module
     this.#policy = policy
     this.#memory = memory
+    this.#deadlineMs = deadlineMs
     this.entrypoints = new Set(Object.keys(policy.entrypoints))
   }
 
@@ -61,10 +77,13 @@ export class PolicyInstance {
    *
    * @throws McpPolicyError `ERR_ENGINE_INSTANTIATE`.
    */
-  static async create(bundle: Bundle, memory: MemoryLimits = {}): Promise<PolicyInstance> {
+  static async create(bundle: Bundle, options: PolicyInstanceOptions = {}): Promise<PolicyInstance> {
+    const memory = options.memory ?? {}
+    const deadlineMs = options.deadlineMs ?? 0
+    const wasm = deadlineMs > 0 ? await instrumentFuel(bundle.wasm) : bundle.wasm
     let module: WebAssembly.Module
     try {
-      module = await WebAssembly.compile(bundle.wasm as Uint8Array<ArrayBuffer>)
+      module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)
     } catch (err) {
       throw toMcpPolicyError(err, 'ERR_ENGINE_INSTANTIATE', 'policy.wasm does not compile')
     }
@@ -72,7 +91,7 @@ export class PolicyInstance {
     const policy = instantiate(module, memory, bundle.data, () =>
       holder.instance ? holder.instance.#state : undefined,
     )
-    const instance = new PolicyInstance(bundle, module, policy, memory)
+    const instance = new PolicyInstance(bundle, module, policy, memory, deadlineMs)
     holder.instance = instance
     return instance
   }
@@ -98,10 +117,12 @@ export class PolicyInstance {
         `entrypoint ${entrypoint} is not in bundle ${this.bundle.name} (has: ${[...this.entrypoints].join(', ')})`,
       )
     }
+    const deadlineMs = this.#deadlineMs > 0 ? deadlineFor(this.#deadlineMs, input?.length ?? 0) : 0
     const state: EvaluationState = {
       recorded: {},
       replay: nd.replay,
       onReplayMiss: nd.onReplayMiss ?? 'fail',
+      deadline: deadlineMs > 0 ? { at: performance.now() + deadlineMs, ms: deadlineMs } : undefined,
     }
     this.#state = state
     try {
@@ -203,6 +224,7 @@ function instantiate(
       module,
       { initial: memory.initialPages ?? 5, maximum: memory.maxPages ?? 2048 },
       builtins,
+      fuelTick(() => currentState()?.deadline),
     )
   } catch (err) {
     throw toMcpPolicyError(err, 'ERR_ENGINE_INSTANTIATE', 'policy.wasm does not instantiate')

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { DEADLINE_MS_PER_MIB, workerExecArgv } from '../engine/deadline-evaluator.js'
 import { EvaluationClock } from '../engine/evaluation-clock.js'
+import { DEADLINE_MS_PER_MIB } from '../engine/fuel-instrumentation.js'
 import { errorTable, McpPolicyError, type McpPolicyErrorCode } from '../errors.js'
 import type { RequestEnvelope } from '../normalize/request-normalizer.js'
 import { packageRoot } from '../package-root.js'
@@ -641,4 +641,18 @@ function defaultWorkerScript(): URL {
   const beside = new URL('./decision-worker.js', import.meta.url)
   if (existsSync(fileURLToPath(beside))) return beside
   return pathToFileURL(join(packageRoot(), 'dist/src/gateway/decision-worker.js'))
+}
+
+/**
+ * The Node options a decision worker is started with: this process's, less those a worker refuses
+ * (`--input-type`, given with `node -e`, makes a worker exit at once).
+ */
+function workerExecArgv(): string[] {
+  const argv: string[] = []
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i]!
+    if (arg === '--input-type') i++
+    else if (!arg.startsWith('--input-type=')) argv.push(arg)
+  }
+  return argv
 }

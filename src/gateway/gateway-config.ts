@@ -84,8 +84,8 @@ export interface GatewayLimits {
    */
   maxQueuedDecisions: number
   /**
-   * Longest one policy evaluation may run, in ms. Past it the evaluating thread (a decision worker,
-   * or with `workers` < 2 the engine's evaluation thread) is terminated and replaced, and the
+   * Longest one policy evaluation may run, in ms. Past it the decision worker is terminated and
+   * replaced (with `workers` < 2 the instrumented evaluation stops itself, as in `serve`), and the
    * message is denied `ERR_ENGINE_DEADLINE` (logged). It grows by 1 s per MiB of input (a large
    * tool result is scanned in time that grows with its size). 0: no deadline. Default 500.
    */

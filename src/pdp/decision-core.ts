@@ -243,7 +243,6 @@ export async function openDecisionCore(
       await stopBundleSource()
       await log?.close()
       await closeState()
-      await engine.close()
     },
   }
 }

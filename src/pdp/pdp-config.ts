@@ -84,11 +84,10 @@ export interface PdpLimits {
   /** Requests served on one connection before it is closed. Default 10 000. */
   maxRequestsPerSocket: number
   /**
-   * Longest one policy evaluation may run, in ms, plus 1 s per MiB of its input. Evaluations then
-   * run in a worker thread the request waits for; past the deadline it is terminated and replaced,
-   * and the request is denied `ERR_ENGINE_DEADLINE` (500, logged). 0: evaluations run in the
-   * request's thread with no deadline. Default 0: the thread hop costs +73 % per request on this
-   * project's benchmark machine (`docs/benchmarks.md`, evaluation deadline), too much to impose.
+   * Longest one policy evaluation may run, in ms, plus 1 s per MiB of its input: past it the
+   * evaluation is stopped and the request denied `ERR_ENGINE_DEADLINE` (500, logged). The bundle's
+   * module is instrumented at load to count its loop iterations (`PolicyEngine` `deadlineMs`).
+   * 0: no deadline. Default 500.
    */
   evaluationDeadlineMs: number
 }
@@ -154,7 +153,7 @@ export function defaultPdpConfig(): PdpConfig {
       headersTimeoutMs: 5_000,
       keepAliveTimeoutMs: 5_000,
       maxRequestsPerSocket: 10_000,
-      evaluationDeadlineMs: 0,
+      evaluationDeadlineMs: 500,
     },
     bundleStore: DEFAULT_BUNDLE_STORE,
   }

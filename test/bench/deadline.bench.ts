@@ -8,10 +8,9 @@
  *    as the PDP does): the plain engine; the engine publishing on an `EvaluationClock` (what a
  *    gateway decision worker does for the deadline); as floor, a bundle whose decision is a
  *    constant (OPA's WebAssembly runtime, no rules).
- * 2. The engine with `deadlineMs` (what `serve` and in-thread gateway decisions run): each
- *    evaluation in the engine's evaluation thread, called synchronously through shared memory
- *    (`Atomics.wait` with the deadline as timeout); as floor, the same with the constant bundle
- *    (the round trip between the threads and little else).
+ * 2. The engine with `deadlineMs` (what `serve` and in-thread gateway decisions run): the bundle's
+ *    module instrumented with fuel (a decrement and a branch at every loop header and function
+ *    entry, the clock read every 1,000); as floor, the same with the constant bundle.
  * 3. The gateway's `DecisionPool` (2 workers, each decision and its result judgement, logged in
  *    batch, BENCH_DECISION_CONCURRENCY at once): `evaluationDeadlineMs` 500 vs 0, rounds alternating.
  * 4. `mcp-policy serve` (1 worker, its own process on core 1): `POST /v1/mcp/decide` under autocannon
@@ -123,9 +122,12 @@ async function main() {
       ],
       ['EvaluationClock begin + end alone', () => clockAlone()],
       ['floor: constant decision in-thread', () => constant.decideJson(input)],
-      ['engine with deadlineMs 500 (serve, in-thread gateway)', () => guarded.decideJson(input)],
       [
-        'floor: constant decision with deadlineMs 500 (the round trip)',
+        'engine with deadlineMs 500, fuel-instrumented (serve, in-thread gateway)',
+        () => guarded.decideJson(input),
+      ],
+      [
+        'floor: constant decision, fuel-instrumented',
         () => guardedConstant.decideJson(input),
       ],
     ]
@@ -145,7 +147,6 @@ async function main() {
         `round ${round}/${rounds}: ${variants.map(([n]) => `${(samples.get(n)!.at(-1)! / 1000).toFixed(2)}`).join(' / ')} µs`,
       )
     }
-    await Promise.all([guarded.close(), guardedConstant.close()])
 
     // 3: the gateway's pool, deadline on vs off.
     const capacity = await poolCapacity(work, progress)

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm'
+import { FUEL_IMPORT, FUEL_PER_TICK } from '../fuel-instrumentation.js'
 import { parseRegoValue, serializeRegoValue } from './rego-value.js'
 
 /** How a host builtin is called across the WebAssembly boundary. */
@@ -50,6 +51,7 @@ export function instantiatePolicy(
   module: WebAssembly.Module,
   memoryDescriptor: WebAssembly.MemoryDescriptor,
   builtins: ReadonlyMap<string, HostCall>,
+  tick: () => number = () => FUEL_PER_TICK,
 ): LoadedPolicy {
   const memory = new WebAssembly.Memory(memoryDescriptor)
   let exports: PolicyExports | undefined
@@ -93,6 +95,8 @@ export function instantiatePolicy(
         // stderr, never stdout: stdout may be an MCP stdio channel.
         process.stderr.write(`${cString(addr)}\n`)
       },
+      // Called by a module instrumented for the deadline (fuel-instrumentation.ts); others ignore it.
+      [FUEL_IMPORT]: tick,
       opa_builtin0: (id: number, _ctx: number) => dispatch(id, []),
       opa_builtin1: (id: number, _ctx: number, a: number) => dispatch(id, [a]),
       opa_builtin2: (id: number, _ctx: number, a: number, b: number) => dispatch(id, [a, b]),

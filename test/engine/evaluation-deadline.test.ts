@@ -1,22 +1,23 @@
-import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { promisify } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { instrumentFuel } from '../../src/engine/fuel-instrumentation.js'
 import { loadBundle, PolicyEngine } from '../../src/index.js'
 import { packageRoot } from '../../src/package-root.js'
 import { buildPolicy } from '../helpers/build-policy.js'
+import { buildReferenceBundle } from '../helpers/pdp.js'
 import { SLOW_POLICY } from '../helpers/slow-policy.js'
 
-// The engine's evaluation deadline (`deadlineMs`): evaluations run in a worker thread (the built
-// deadline-evaluator-worker.js) that this thread waits for synchronously and terminates past the
-// deadline. A real policy built by the real OPA: the tool `slow` makes it walk 20,000² pairs
-// (SLOW_POLICY, about 10 s of WebAssembly here); other tools are decided at once, with a non-deterministic builtin (time.now_ns) and arguments echoed
-// into the reasons so that results can be compared exactly.
+// The engine's evaluation deadline (`deadlineMs`): the bundle's module is instrumented with fuel
+// (Binaryen) to check the clock every 1,000 loop iterations and calls, and stops the evaluation
+// past the deadline, in this thread. A real policy built by the real OPA: the tool `slow` makes it
+// walk 20,000² pairs (SLOW_POLICY, about 10 s of WebAssembly here); other tools are decided at
+// once, with a non-deterministic builtin (time.now_ns) and arguments echoed into the reasons so
+// that results can be compared exactly with the uninstrumented engine.
 
 const DEADLINE_MS = 300
-// The deadline is a timeout of Atomics.wait; the rest is for a loaded machine.
+// The clock is read every 1,000 steps (microseconds); the rest is for a loaded machine.
 const SLACK_MS = 1_500
 
 const POLICY = `${SLOW_POLICY}
@@ -48,11 +49,7 @@ describe('PolicyEngine with an evaluation deadline', () => {
     plain = await PolicyEngine.fromBundleFile(path, { maxInputBytes: 8 << 20 })
   }, 60_000)
 
-  afterAll(async () => {
-    await guarded?.close()
-  })
-
-  it('stops a pathological evaluation on time, denies ERR_ENGINE_DEADLINE, and decides the next one on a new worker', () => {
+  it('stops a pathological evaluation on time, denies ERR_ENGINE_DEADLINE, and decides the next one on a fresh instance', () => {
     const t0 = performance.now()
     const stopped = guarded.decide(call('slow'))
     const took = performance.now() - t0
@@ -62,7 +59,7 @@ describe('PolicyEngine with an evaluation deadline', () => {
     expect(took).toBeGreaterThanOrEqual(DEADLINE_MS)
     expect(took).toBeLessThan(DEADLINE_MS + SLACK_MS)
     expect(guarded.deadlineStops).toBe(1)
-    // The replacement worker is started at once; this evaluation waits for it if need be.
+    // The stopped instance's state is half-written: the next evaluation runs on a new instance.
     expect(guarded.decide(call('echo')).decision).toMatchObject({ allow: true, reasons: [] })
     expect(guarded.deadlineStops).toBe(1)
   })
@@ -86,7 +83,7 @@ describe('PolicyEngine with an evaluation deadline', () => {
     )
   })
 
-  it('reports the worker’s own failures with the in-thread codes: a conflict trap, a replay miss', () => {
+  it('fails as the plain engine does: a conflict error, a replay miss', () => {
     const conflict = guarded.decide(call('conflict'))
     expect(conflict.error?.code).toBe(plain.decide(call('conflict')).error?.code)
     expect(conflict.error?.code).toMatch(/^ERR_ENGINE_/)
@@ -101,45 +98,85 @@ describe('PolicyEngine with an evaluation deadline', () => {
     expect(plain.decide(call('named', { a: 1 }), { replay: {} }).error?.code).toBe('ERR_ENGINE_ND_CACHE_MISS')
   })
 
-  it('grows the shared memory for a large input and a large answer (multi-byte text)', () => {
+  it('decides a large input and answers a large result (multi-byte text) as in the plain engine', () => {
     const text = 'é€😀'.repeat(300_000) // 2.7 MB of UTF-8 in 1.2 M UTF-16 units
     const big = guarded.decide(call('big', { text }))
+    expect(big.error).toBeUndefined()
     expect(big.decision.reasons[0]).toEqual({ code: 'big', message: `${[...text].length} characters` })
     const echoed = guarded.decide(call('named', { text }))
     expect(echoed.decision).toEqual(plain.decide(call('named', { text })).decision)
   })
 
-  it('starts and closes in a bare process, run as a file or by node -e (Atomics.waitAsync holds no handle; a worker refuses --input-type)', async () => {
-    // The built engine with nothing else to keep the process alive: it must load, decide and exit
-    // 0, not quit under an unsettled await (exit 13) or lose its worker at start.
-    const engineModule = join(packageRoot(), 'dist/src/engine/policy-engine.js')
-    const script = `const { PolicyEngine } = await import(${JSON.stringify(engineModule)})
-const engine = await PolicyEngine.fromBundleFile(${JSON.stringify(path)}, { deadlineMs: 500 })
-console.log(JSON.stringify(engine.decide({ mcp: { tool: { name: 'echo' } } }).decision))
-await engine.close()
-console.log('closed')`
-    const file = join(dirname(path), 'bare.mjs')
-    await writeFile(file, script)
-    for (const args of [[file], ['--input-type=module', '-e', script]]) {
-      const { stdout } = await promisify(execFile)(process.execPath, args)
-      const [decision, closed] = stdout.trim().split('\n')
-      expect(JSON.parse(decision!)).toMatchObject({ allow: true })
-      expect(closed).toBe('closed')
-    }
-  }, 30_000)
-
-  it('swaps bundles with a new worker, and evaluates nothing once closed', async () => {
+  it('instruments every bundle it loads: a swapped-in bundle is stopped at the deadline too', async () => {
     const engine = await PolicyEngine.fromBundleFile(path, { deadlineMs: DEADLINE_MS })
     const other = await buildPolicy({
       rego: {
-        'policy.rego':
-          'package mcp\n\ndecision := {"allow": false, "reasons": [{"code": "other", "message": "m"}]}\n',
+        'policy.rego': SLOW_POLICY.replace('"slow_tool"', '"other_slow_tool"'),
       },
     })
-    expect(engine.decide(call('echo')).decision.allow).toBe(true)
     await engine.load(await loadBundle(other.path))
-    expect(engine.decide(call('echo')).decision.reasons[0]?.code).toBe('other')
-    await engine.close()
-    expect(engine.decide(call('echo')).decision.reasons[0]?.code).toBe('ERR_ENGINE_NO_BUNDLE')
+    const t0 = performance.now()
+    const stopped = engine.decide(call('slow'))
+    expect(stopped.error?.code).toBe('ERR_ENGINE_DEADLINE')
+    expect(performance.now() - t0).toBeLessThan(DEADLINE_MS + SLACK_MS)
+    expect(engine.decide(call('echo')).decision.allow).toBe(true)
+    expect(engine.deadlineStops).toBe(1)
   }, 30_000)
+
+  it('decides the reference policy exactly as the uninstrumented module, over generated requests', async () => {
+    const reference = await buildReferenceBundle()
+    const counted = await PolicyEngine.fromBundleFile(reference.path, { deadlineMs: 500 })
+    const uncounted = await PolicyEngine.fromBundleFile(reference.path)
+    const base = JSON.parse(readFileSync(join(packageRoot(), 'test/fixtures/tools-call.json'), 'utf8'))
+    const servers = ['github', 'filesystem', 'postgres', 'fetch', 'docs', 'unknown']
+    const tools = [
+      'create_issue',
+      'get_issue',
+      'delete_repository',
+      'read_file',
+      'write_file',
+      'query',
+      'fetch',
+      'search',
+    ]
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...servers),
+        fc.constantFrom(...tools),
+        fc.subarray(['developer', 'support', 'admin', 'analyst', 'auditor']),
+        fc.dictionary(
+          fc.constantFrom('path', 'sql', 'url', 'owner', 'repo', 'title', 'limit'),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        (server, tool, roles, args) => {
+          const input = structuredClone(base)
+          input.server.id = server
+          input.mcp.tool = { name: tool, arguments: args }
+          input.mcp.params = { name: tool, arguments: args }
+          input.subject.roles = roles
+          const a = counted.decide(input)
+          const b = uncounted.decide(input)
+          expect(a.decision).toEqual(b.decision)
+          expect(a.error?.code).toBe(b.error?.code)
+        },
+      ),
+      { numRuns: 200 },
+    )
+    expect(counted.decide(base).decision.allow).toBe(true)
+  }, 60_000)
+
+  it('refuses what it cannot instrument with ERR_ENGINE_INSTANTIATE, never a crash (generated bytes)', async () => {
+    const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.uint8Array({ maxLength: 256 }), async (withHeader, bytes) => {
+        const wasm = new Uint8Array([...(withHeader ? header : []), ...bytes])
+        // A few byte strings are valid empty modules: those are instrumented, the rest refused.
+        await instrumentFuel(wasm).then(
+          (out) => expect(out).toBeInstanceOf(Uint8Array),
+          (err) => expect(err.code).toBe('ERR_ENGINE_INSTANTIATE'),
+        )
+      }),
+      { numRuns: 100 },
+    )
+  })
 })
