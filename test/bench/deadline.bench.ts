@@ -126,10 +126,7 @@ async function main() {
         'engine with deadlineMs 500, fuel-instrumented (serve, in-thread gateway)',
         () => guarded.decideJson(input),
       ],
-      [
-        'floor: constant decision, fuel-instrumented',
-        () => guardedConstant.decideJson(input),
-      ],
+      ['floor: constant decision, fuel-instrumented', () => guardedConstant.decideJson(input)],
     ]
     for (const [, run] of variants) for (let i = 0; i < calls / 4; i++) run()
     const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]))
