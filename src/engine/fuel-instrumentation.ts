@@ -7,9 +7,13 @@ import { McpPolicyError, toMcpPolicyError } from '../errors.js'
  */
 export const DEADLINE_MS_PER_MIB = 1_000
 
-/** The deadline of one evaluation over `inputChars` of JSON: `deadlineMs` + 1 s per MiB. */
-export function deadlineFor(deadlineMs: number, inputChars: number): number {
-  return deadlineMs + (inputChars / (1024 * 1024)) * DEADLINE_MS_PER_MIB
+/**
+ * When an evaluation over `inputChars` of JSON starting now must have ended (`performance.now()`
+ * time) and the deadline it was given: `deadlineMs` + 1 s per MiB.
+ */
+export function deadlineAt(deadlineMs: number, inputChars: number): { at: number; ms: number } {
+  const ms = deadlineMs + (inputChars / (1024 * 1024)) * DEADLINE_MS_PER_MIB
+  return { at: performance.now() + ms, ms }
 }
 
 /**
@@ -79,7 +83,8 @@ export async function instrumentFuel(wasm: Uint8Array): Promise<Uint8Array> {
     // The functions OPA compiles from the policy's rules (`g0.data.…`, named in the module's name
     // section), where its iteration is; a module without them named gets every loop counted.
     const planned = functions.filter((f) => PLANNED.test(f.name))
-    for (const f of planned.length > 0 ? planned : functions) fuelLoops(binaryen, module, f.body)
+    const fields = childFields(binaryen)
+    for (const f of planned.length > 0 ? planned : functions) fuelLoops(binaryen, module, fields, f.body)
     if (!module.validate()) throw new Error('the rewritten module does not validate')
     return module.emitBinary()
   } catch (err) {
@@ -128,8 +133,12 @@ function childFields(binaryen: Binaryen): Map<number, readonly string[]> {
 }
 
 /** Prefixes the body of every loop under `root` with the fuel check. */
-function fuelLoops(binaryen: Binaryen, module: BinaryenModule, root: number): void {
-  const fields = childFields(binaryen)
+function fuelLoops(
+  binaryen: Binaryen,
+  module: BinaryenModule,
+  fields: ReadonlyMap<number, readonly string[]>,
+  root: number,
+): void {
   const i32 = binaryen.i32
   const fuel = () => module.global.get(FUEL_GLOBAL, i32)
   const pending = [root]

@@ -32,9 +32,9 @@ export interface PolicyEngineOptions {
   clock?: EvaluationClock
   /**
    * Longest one evaluation may run, in ms (growing by 1 s per MiB of input): past it the evaluation
-   * fails `ERR_ENGINE_DEADLINE` (a deny). Each bundle's module is instrumented at load to count its
-   * own loop iterations and calls and check the clock every 1,000 of them
-   * (`fuel-instrumentation.ts`), so a runaway rule is stopped in this thread. 0 or absent: no
+   * fails `ERR_ENGINE_DEADLINE` (a deny). Each bundle's module is instrumented at load so that the
+   * loops compiled from the policy's rules count their iterations and check the clock every 1,000
+   * (`fuel-instrumentation.ts`): a runaway rule is stopped in this thread. 0 or absent: no
    * deadline. What it costs is in `docs/benchmarks.md` (evaluation deadline).
    */
   deadlineMs?: number

@@ -5,7 +5,7 @@ import { hostBuiltinsByName } from './builtins/builtin-table.js'
 import { type HostCall, instantiatePolicy } from './builtins/host-abi.js'
 import type { HostBuiltin } from './builtins/host-builtin.js'
 import { serializeRegoValue } from './builtins/rego-value.js'
-import { deadlineFor, fuelTick, instrumentFuel } from './fuel-instrumentation.js'
+import { deadlineAt, fuelTick, instrumentFuel } from './fuel-instrumentation.js'
 import type { NdBuiltinCache } from './nd-builtin-cache.js'
 
 /** WebAssembly memory bounds for one policy instance, in 64 KiB pages. */
@@ -117,12 +117,11 @@ export class PolicyInstance {
         `entrypoint ${entrypoint} is not in bundle ${this.bundle.name} (has: ${[...this.entrypoints].join(', ')})`,
       )
     }
-    const deadlineMs = this.#deadlineMs > 0 ? deadlineFor(this.#deadlineMs, input?.length ?? 0) : 0
     const state: EvaluationState = {
       recorded: {},
       replay: nd.replay,
       onReplayMiss: nd.onReplayMiss ?? 'fail',
-      deadline: deadlineMs > 0 ? { at: performance.now() + deadlineMs, ms: deadlineMs } : undefined,
+      deadline: this.#deadlineMs > 0 ? deadlineAt(this.#deadlineMs, input?.length ?? 0) : undefined,
     }
     this.#state = state
     try {

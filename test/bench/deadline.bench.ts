@@ -27,7 +27,6 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { buildBundle } from '../../src/bundle/build-bundle.js'
 import { CanonicalText } from '../../src/canonical-json.js'
-import { defaultServerResource } from '../../src/defaults.js'
 import { EvaluationClock } from '../../src/engine/evaluation-clock.js'
 import { PolicyEngine } from '../../src/engine/policy-engine.js'
 import { DecisionPool } from '../../src/gateway/decision-pool.js'
@@ -36,8 +35,7 @@ import { loadOrCreateDevKey, mintDevToken } from '../../src/identity/dev-token.j
 import { packageRoot } from '../../src/package-root.js'
 import { openDecisionCore } from '../../src/pdp/decision-core.js'
 import type { DecisionPort } from '../../src/pdp/decision-port.js'
-import { defaultPdpConfig } from '../../src/pdp/pdp-config.js'
-import { decideLoad, startServe } from './serve-process.js'
+import { aliceToken, decideLoad, startBenchServe } from './serve-process.js'
 
 const calls = Number(process.env.BENCH_CALLS ?? 200_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -187,14 +185,7 @@ async function main() {
 /** `serve` with the deadline on and off, side by side, one `tools/call` decided over HTTP. */
 async function serveCost(work: string, bundlePath: string, progress: (line: string) => void) {
   const keyDir = join(work, 'serve-keys')
-  const key = await loadOrCreateDevKey(keyDir)
-  const token = await mintDevToken(key, {
-    sub: 'alice',
-    aud: defaultServerResource('github'),
-    roles: ['developer'],
-    clientId: 'claude-desktop',
-    expiresIn: '2h',
-  })
+  const token = await aliceToken(keyDir)
   const body = JSON.stringify({
     server: 'github',
     headers: { authorization: `Bearer ${token}` },
@@ -205,23 +196,14 @@ async function serveCost(work: string, bundlePath: string, progress: (line: stri
       params: { name: 'create_issue', arguments: { owner: 'acme', repo: 'payments', title: 'Flaky test' } },
     },
   })
-  const start = async (which: 'on' | 'off') => {
-    const configPath = join(work, `serve-${which}.json`)
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        host: '127.0.0.1',
-        port: 0,
-        workers: 1,
-        bundle: { file: bundlePath },
-        devKeyDir: keyDir,
-        log: { dir: join(work, `serve-log-${which}`), durability: 'batch' },
-        bundleStore: join(work, 'store'),
-        limits: { ...defaultPdpConfig().limits, evaluationDeadlineMs: which === 'on' ? 500 : 0 },
-      }),
-    )
-    return startServe(configPath, work)
-  }
+  const start = (which: 'on' | 'off') =>
+    startBenchServe({
+      dir: work,
+      name: `serve-${which}`,
+      bundlePath,
+      keyDir,
+      limits: { evaluationDeadlineMs: which === 'on' ? 500 : 0 },
+    })
   const servers = { off: await start('off'), on: await start('on') }
   const out = {
     off: [] as Awaited<ReturnType<typeof decideLoad>>[],

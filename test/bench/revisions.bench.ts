@@ -16,7 +16,7 @@
  * round, default 3), BENCH_ITERATIONS (in-process decisions per round, default 3000),
  * BENCH_CONNECTIONS (default 8).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -27,13 +27,12 @@ import {
   defaultPdpConfig,
   defaultServerResource,
   devIssuerConfig,
-  loadOrCreateDevKey,
   mintDevToken,
   PolicyEngine,
   RequestNormalizer,
   TokenVerifier,
 } from '../../src/index.js'
-import { decideLoad, startServe } from './serve-process.js'
+import { aliceToken, decideLoad, startBenchServe } from './serve-process.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6)
 const seconds = Number(process.env.BENCH_SECONDS ?? 3)
@@ -130,29 +129,8 @@ async function main() {
   // load generator here does not share the server's thread: a larger request costs the generator
   // too, which is not the PDP's cost.
   const keyDir = join(dir, 'keys')
-  const serveKey = await loadOrCreateDevKey(keyDir)
-  const serveToken = await mintDevToken(serveKey, {
-    sub: 'alice',
-    aud: defaultServerResource('github'),
-    roles: ['developer'],
-    clientId: 'claude-desktop',
-    expiresIn: '2h',
-  })
-  const served = forms(serveToken)
-  const configPath = join(dir, 'pdp.json')
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      host: '127.0.0.1',
-      port: 0,
-      workers: 1,
-      bundle: { file: built.path },
-      devKeyDir: keyDir,
-      log: { dir: join(dir, 'log-http'), durability: 'batch' },
-      bundleStore: join(dir, 'store'),
-    }),
-  )
-  const pdp = await startServe(configPath, dir)
+  const served = forms(await aliceToken(keyDir))
+  const pdp = await startBenchServe({ dir, name: 'pdp', bundlePath: built.path, keyDir })
   const bodies = Object.fromEntries(
     FORMS.map((f) => [
       f,

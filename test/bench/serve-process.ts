@@ -4,9 +4,54 @@
  * and autocannon on `POST /v1/mcp/decide` with the requests per second and p50/p99 it saw.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { defaultServerResource } from '../../src/defaults.js'
+import { loadOrCreateDevKey, mintDevToken } from '../../src/identity/dev-token.js'
 import { packageRoot } from '../../src/package-root.js'
+import { defaultPdpConfig } from '../../src/pdp/pdp-config.js'
+
+/** What a benchmark's one-worker `serve` is configured with; everything else is the default. */
+export interface BenchServeConfig {
+  /** Where the config file is written; the log goes to `<name>-log` beside it. */
+  dir: string
+  name: string
+  bundlePath: string
+  /** The dev issuer's key directory (shared with the token the benchmark mints). */
+  keyDir: string
+  limits?: Record<string, number>
+}
+
+/** The dev token of `alice` (developer, client `claude-desktop`) for the `github` server. */
+export async function aliceToken(keyDir: string): Promise<string> {
+  return mintDevToken(await loadOrCreateDevKey(keyDir), {
+    sub: 'alice',
+    aud: defaultServerResource('github'),
+    roles: ['developer'],
+    clientId: 'claude-desktop',
+    expiresIn: '2h',
+  })
+}
+
+/** Writes a one-worker `serve` configuration on a free loopback port and starts it (see {@link startServe}). */
+export async function startBenchServe(config: BenchServeConfig): Promise<ServeProcess> {
+  const configPath = join(config.dir, `${config.name}.json`)
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port: 0,
+      workers: 1,
+      bundle: { file: config.bundlePath },
+      devKeyDir: config.keyDir,
+      log: { dir: join(config.dir, `${config.name}-log`), durability: 'batch' },
+      bundleStore: join(config.dir, 'store'),
+      ...(config.limits && { limits: { ...defaultPdpConfig().limits, ...config.limits } }),
+    }),
+  )
+  return startServe(configPath, config.dir)
+}
 
 /** A running `serve` child process. */
 export interface ServeProcess {
